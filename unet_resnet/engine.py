@@ -1,0 +1,154 @@
+"""One optimizer step of each training stage, as functions a test can call on random tensors.
+
+- :func:`pretrain_step`: the generator alone, L1 to the target.
+- :func:`gan_step`: the discriminator on ``fake.detach()`` (target 0) and real (target 1), then the generator
+  through the *frozen* discriminator on ``adv(D(x, fake), 1) + lambda_l1 * L1``. The fake is not detached in the
+  generator's half: the adversarial gradient reaches the generator (the original notebook's bug).
+
+Both take a list of micro-batches (gradient accumulation); with DDP, gradients are synchronised on the last one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ContextManager
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+"""``(condition (B, 1, H, W) in [0, 1], target (B, C, H, W) in [-1, 1])``."""
+AutocastFactory = Callable[[], ContextManager[object]]
+
+
+@dataclass
+class Nets:
+    """The modules of a training run, as the steps call them.
+
+    ``G`` and ``D`` are what the forward passes go through (DDP and/or compiled wrappers); ``D_frozen`` is the
+    discriminator used in the generator's half of the GAN step (the bare or compiled module, outside DDP: its
+    parameters receive no gradient there, so there is nothing to synchronise); ``D_params`` are its parameters.
+    """
+
+    G: nn.Module
+    D: nn.Module
+    D_frozen: nn.Module
+    D_params: list[nn.Parameter]
+
+
+@dataclass
+class Optim:
+    """An optimizer and its gradient scaler (a no-op unless fp16)."""
+
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+
+    def step(self) -> None:
+        self.scaler.step(self.opt)
+        self.scaler.update()
+
+
+def no_autocast() -> ContextManager[object]:
+    return contextlib.nullcontext()
+
+
+def _sync(module: nn.Module, last: bool) -> ContextManager[object]:
+    """DDP: skip the gradient all-reduce on all but the last micro-batch."""
+    if isinstance(module, DDP) and not last:
+        return module.no_sync()
+    return contextlib.nullcontext()
+
+
+def adversarial_loss(logits: torch.Tensor, real: bool, kind: str = "bce", real_label: float = 1.0) -> torch.Tensor:
+    """BCEWithLogits (``kind="bce"``) or least squares (``"lsgan"``) against a constant target, in fp32."""
+    target = torch.full_like(logits, real_label if real else 0.0, dtype=torch.float32)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits.float(), target)
+    if kind == "lsgan":
+        return F.mse_loss(logits.float(), target)
+    raise ValueError(f"unknown GAN loss {kind!r} (use bce or lsgan)")
+
+
+def weighted_l1(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean absolute error, optionally weighted per channel (``weights`` of shape ``(C,)``), in fp32."""
+    err = (pred.float() - target.float()).abs()
+    if weights is not None:
+        err = err * weights.view(1, -1, 1, 1).to(err)
+    return err.mean()
+
+
+def set_requires_grad(params: Sequence[nn.Parameter], flag: bool) -> None:
+    for p in params:
+        p.requires_grad_(flag)
+
+
+def pretrain_step(G: nn.Module, opt_G: Optim, batches: Sequence[Batch],
+                  autocast: AutocastFactory = no_autocast,
+                  l1_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The generator alone: L1 to the target, averaged over micro-batches."""
+    opt_G.opt.zero_grad(set_to_none=True)
+    n = len(batches)
+    total = torch.zeros(())
+    for i, (cond, target) in enumerate(batches):
+        with _sync(G, i == n - 1):
+            with autocast():
+                loss = weighted_l1(G(cond), target, l1_weights)
+            opt_G.scaler.scale(loss / n).backward()
+        total = total + loss.detach().cpu()
+    opt_G.step()
+    return {"l1": total / n}
+
+
+def gan_step(nets: Nets, opt_G: Optim, opt_D: Optim, batches: Sequence[Batch], lambda_l1: float = 100.0,
+             autocast: AutocastFactory = no_autocast, gan_loss: str = "bce", real_label: float = 1.0,
+             l1_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """One discriminator update, then one generator update with the discriminator frozen."""
+    n = len(batches)
+    reuse = n == 1  # with accumulation, fakes are recomputed in the G half instead of kept in memory
+    stats = {k: torch.zeros(()) for k in ("loss_D", "loss_G", "adv", "l1", "D_real", "D_fake")}
+
+    # -- discriminator: real -> 1, fake.detach() -> 0
+    set_requires_grad(nets.D_params, True)
+    opt_D.opt.zero_grad(set_to_none=True)
+    fakes: list[torch.Tensor | None] = []
+    for i, (cond, target) in enumerate(batches):
+        with autocast(), torch.set_grad_enabled(reuse):
+            fake = nets.G(cond)
+        with _sync(nets.D, i == n - 1):
+            with autocast():
+                logits_fake = nets.D(cond, fake.detach())
+                logits_real = nets.D(cond, target)
+                loss_D = 0.5 * (
+                    adversarial_loss(logits_fake, False, gan_loss)
+                    + adversarial_loss(logits_real, True, gan_loss, real_label)
+                )
+            opt_D.scaler.scale(loss_D / n).backward()
+        fakes.append(fake if reuse else None)
+        stats["loss_D"] += loss_D.detach().cpu() / n
+        stats["D_real"] += torch.sigmoid(logits_real.detach().float()).mean().cpu() / n
+        stats["D_fake"] += torch.sigmoid(logits_fake.detach().float()).mean().cpu() / n
+    opt_D.step()
+
+    # -- generator: fool the frozen discriminator, stay close to the target
+    set_requires_grad(nets.D_params, False)
+    opt_G.opt.zero_grad(set_to_none=True)
+    try:
+        for i, ((cond, target), kept) in enumerate(zip(batches, fakes)):
+            with _sync(nets.G, i == n - 1):
+                with autocast():
+                    fake = kept if kept is not None else nets.G(cond)
+                    adv = adversarial_loss(nets.D_frozen(cond, fake), True, gan_loss)
+                    l1 = weighted_l1(fake, target, l1_weights)
+                    loss_G = adv + lambda_l1 * l1
+                opt_G.scaler.scale(loss_G / n).backward()
+            stats["loss_G"] += loss_G.detach().cpu() / n
+            stats["adv"] += adv.detach().cpu() / n
+            stats["l1"] += l1.detach().cpu() / n
+        opt_G.step()
+    finally:
+        set_requires_grad(nets.D_params, True)
+    return stats

@@ -1,0 +1,141 @@
+"""The generator: a U-Net whose encoder is timm's ResNet18 (1-channel stem) and whose decoder is written here.
+
+Encoder features (``features_only=True``): 64, 64, 128, 256, 512 channels at strides 2, 4, 8, 16, 32. Each decoder
+block upsamples to the exact size of its skip (so odd sizes work), concatenates, and applies two conv-BN-ReLU. The
+last block works at full resolution with the input L itself as its skip. The head bounds the output to ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import timm
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+ENCODER = "resnet18"
+# Grayscale statistics of the ImageNet normalisation: the stem's summed RGB kernels expect inputs of this scale.
+INPUT_MEAN, INPUT_STD = 0.449, 0.226
+
+
+class EncoderWeightsError(RuntimeError):
+    """The encoder's weights could not be loaded; the message says which source failed and what to do."""
+
+
+def build_encoder(weights: str) -> nn.Module:
+    """timm ResNet18 feature pyramid with a 1-channel stem.
+
+    ``weights``: ``"imagenet"`` (timm's hub weights, downloaded once by timm), ``"none"`` (random init) or a
+    path to a local ``.pth`` / ``.safetensors`` state dict of a timm ``resnet18``. Pretrained 3-channel stems are
+    summed into one channel by timm.
+    """
+    kwargs: dict[str, Any] = dict(features_only=True, in_chans=1, out_indices=(0, 1, 2, 3, 4))
+    if weights == "none":
+        return timm.create_model(ENCODER, pretrained=False, **kwargs)
+    if weights == "imagenet":
+        try:
+            return timm.create_model(ENCODER, pretrained=True, **kwargs)
+        except Exception as exc:  # hub errors come in many types (network, auth, missing file)
+            raise EncoderWeightsError(
+                f"could not fetch the ImageNet weights of {ENCODER} through timm ({type(exc).__name__}: {exc}). "
+                "Without network access, set model.encoder_weights to a local .pth/.safetensors file, "
+                "or to 'none' to train from random weights."
+            ) from exc
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise EncoderWeightsError(
+            f"model.encoder_weights is {weights!r}: not 'imagenet', not 'none', and no such file"
+        )
+    try:
+        return timm.create_model(ENCODER, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+    except Exception as exc:
+        raise EncoderWeightsError(
+            f"{path}: not a state dict of a timm {ENCODER} ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class DecoderBlock(nn.Module):
+    """Upsample (nearest) to the skip's size, concatenate, two conv-BN-ReLU."""
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv1 = conv_bn_relu(in_channels + skip_channels, out_channels)
+        self.conv2 = conv_bn_relu(out_channels, out_channels)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+        return self.conv2(self.conv1(torch.cat([x, skip], dim=1)))
+
+
+class UNetGenerator(nn.Module):
+    """``L (B, 1, H, W)`` in ``[0, 1]`` -> ``(B, out_channels, H, W)`` in ``[-1, 1]`` for any ``H, W >= 2``.
+
+    ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]``) for restoration.
+    """
+
+    def __init__(self, encoder_weights: str = "none", decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+                 out_channels: int = 2) -> None:
+        super().__init__()
+        if len(decoder_channels) != 5:
+            raise ValueError(f"decoder_channels needs 5 widths, got {list(decoder_channels)}")
+        self.encoder = build_encoder(encoder_weights)
+        enc = self.encoder.feature_info.channels()  # [64, 64, 128, 256, 512]
+        skips = [*enc[-2::-1], 1]  # stride 16, 8, 4, 2 features, then the input L at full resolution
+        ins = [enc[-1], *decoder_channels[:-1]]
+        self.blocks = nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels))
+        self.head = nn.Conv2d(decoder_channels[-1], out_channels, kernel_size=3, padding=1)
+        self.out_channels = out_channels
+        self._init_decoder()
+
+    def _init_decoder(self) -> None:
+        """Initialise the decoder and head only: the encoder keeps its (possibly pretrained) weights."""
+        for m in [*self.blocks.modules(), self.head]:
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        # A small head starts predictions near 0 (gray), the L1-optimal guess before any training.
+        nn.init.normal_(self.head.weight, std=1e-3)
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        if L.dim() != 4 or L.shape[1] != 1:
+            raise ValueError(f"the generator expects L of shape (B, 1, H, W), got {tuple(L.shape)}")
+        if min(L.shape[-2:]) < 2:
+            raise ValueError(f"the generator needs H and W of at least 2, got {tuple(L.shape[-2:])}")
+        feats = self.encoder((L - INPUT_MEAN) / INPUT_STD)
+        x = feats[-1]
+        for block, skip in zip(self.blocks, [*feats[-2::-1], L]):
+            x = block(x, skip)
+        return torch.tanh(self.head(x))
+
+
+def model_spec(decoder_channels: Sequence[int], out_channels: int, size: int) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the generator (plain types only)."""
+    return {
+        "arch": "unet_resnet18",
+        "decoder_channels": [int(c) for c in decoder_channels],
+        "out_channels": int(out_channels),
+        "size": int(size),
+    }
+
+
+def generator_from_spec(spec: dict[str, Any]) -> UNetGenerator:
+    """An untrained generator of the architecture ``spec`` describes (weights come from a checkpoint)."""
+    if spec.get("arch") != "unet_resnet18":
+        raise ValueError(f"unknown generator architecture {spec.get('arch')!r} (expected 'unet_resnet18')")
+    return UNetGenerator("none", spec["decoder_channels"], spec["out_channels"])
