@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn as nn
@@ -26,7 +26,7 @@ def unwrap(model: nn.Module) -> nn.Module:
     """The bare module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
     while True:
         if hasattr(model, "_orig_mod"):
-            model = model._orig_mod
+            model = cast(nn.Module, model._orig_mod)
         elif isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module
         else:
@@ -106,6 +106,7 @@ def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -
     from .generator import generator_from_spec
 
     path = Path(path)
+    spec: Any
     if path.suffix == ".safetensors":
         state, spec = _load_safetensors(path)
     else:
@@ -134,7 +135,7 @@ def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
+            state = {k: f.get_tensor(k) for k in f}
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
     if SPEC_KEY not in meta:

@@ -33,8 +33,14 @@ def newest_checkpoint(root: str | Path = "runs", name: str = "best.pt") -> Path:
 class Colorizer:
     """A generator ready for inference on a device, in a precision, at a render size."""
 
-    def __init__(self, G: nn.Module, spec: dict[str, Any], device: str | torch.device = "auto",
-                 precision: str = "fp32", size: int | None = None) -> None:
+    def __init__(
+        self,
+        G: nn.Module,
+        spec: dict[str, Any],
+        device: str | torch.device = "auto",
+        precision: str = "fp32",
+        size: int | None = None,
+    ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -48,8 +54,9 @@ class Colorizer:
         self.G = G.to(self.device).eval()
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", precision: str = "fp32",
-             size: int | None = None) -> Colorizer:
+    def load(
+        cls, path: str | Path, device: str = "auto", precision: str = "fp32", size: int | None = None
+    ) -> Colorizer:
         G, spec = load_generator(path)
         return cls(G, spec, device, precision, size)
 
@@ -86,4 +93,4 @@ class Colorizer:
         if not photos:
             return []
         out = self.predict(np.stack([self.model_input(p) for p in photos]))
-        return [self.merge(p, o[-2:]) for p, o in zip(photos, out)]
+        return [self.merge(p, o[-2:]) for p, o in zip(photos, out, strict=False)]

@@ -6,6 +6,7 @@ key), never a silent default.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
@@ -198,10 +199,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"override '{text}': cannot read the value ({exc})") from exc
     # YAML reads "1e-4" as a string; numbers in scientific notation are common here.
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            pass
     return key.strip(), value
 
 
@@ -212,20 +211,22 @@ def validate(cfg: Config) -> None:
         "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
         "train.gan_loss": (cfg.train.gan_loss, ("bce", "lsgan")),
     }
-    for key, (value, allowed) in choices.items():
-        if value not in allowed:
-            raise ConfigError(f"config key '{key}' is {value!r}; choose one of {', '.join(allowed)}")
+    for key, (choice, allowed) in choices.items():
+        if choice not in allowed:
+            raise ConfigError(f"config key '{key}' is {choice!r}; choose one of {', '.join(allowed)}")
     positive = {
         "data.size": cfg.data.size,
         "data.batch_size": cfg.data.batch_size,
         "train.accum_steps": cfg.train.accum_steps,
         "log.every": cfg.log.every,
     }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"config key '{key}' must be positive, got {value}")
+    for key, number in positive.items():
+        if number <= 0:
+            raise ConfigError(f"config key '{key}' must be positive, got {number}")
     if cfg.data.size % 32:
-        raise ConfigError(f"config key 'data.size' must be a multiple of 32 (the encoder's stride), got {cfg.data.size}")
+        raise ConfigError(
+            f"config key 'data.size' must be a multiple of 32 (the encoder's stride), got {cfg.data.size}"
+        )
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"config key 'data.val_fraction' must be in [0, 1), got {cfg.data.val_fraction}")
     if not 0.0 <= cfg.train.pretrain_fraction <= 1.0:

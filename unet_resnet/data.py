@@ -39,7 +39,7 @@ def read_list(source: str | Path) -> list[Path]:
         paths = list_images(source)
     elif source.is_file() and not is_image_file(source):
         paths = []
-        for n, line in enumerate(source.read_text().splitlines(), 1):
+        for _n, line in enumerate(source.read_text().splitlines(), 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
@@ -77,7 +77,7 @@ def filter_color(paths: Sequence[Path], min_colorfulness: float, threads: int = 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         scores = list(pool.map(_scan_colorfulness, paths))
     kept = []
-    for path, score in zip(paths, scores):
+    for path, score in zip(paths, scores, strict=False):
         if score is None:
             report["unreadable"].append(str(path))
         elif score < min_colorfulness:
@@ -120,8 +120,9 @@ class LabDataset(Dataset):
     one bad file cannot end a long run.
     """
 
-    def __init__(self, paths: Sequence[Path], size: int, resize: str = "squash", flip: bool = False,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, paths: Sequence[Path], size: int, resize: str = "squash", flip: bool = False, seed: int = 0
+    ) -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
         self.paths = list(paths)
@@ -148,8 +149,11 @@ class LabDataset(Dataset):
                 return self.load(i, epoch)
             except (ImageReadError, cv2.error) as exc:
                 self.failed.add(i)
-                log.warning("skipping unreadable training photo %s (%s); using another photo instead",
-                            self.paths[i], getattr(exc, "reason", exc))
+                log.warning(
+                    "skipping unreadable training photo %s (%s); using another photo instead",
+                    self.paths[i],
+                    getattr(exc, "reason", exc),
+                )
         raise DataError("none of the photos in the dataset can be decoded")
 
 
@@ -159,10 +163,10 @@ class KeyedSampler(DistributedSampler):
     Works without an initialised process group (pass ``num_replicas=1, rank=0``).
     """
 
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, shuffle: bool, seed: int,
-                 drop_last: bool = True) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed,
-                         drop_last=drop_last)
+    def __init__(
+        self, dataset: Dataset, num_replicas: int, rank: int, shuffle: bool, seed: int, drop_last: bool = True
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
         self.start = 0
 
     def set_position(self, epoch: int, start: int) -> None:
@@ -170,7 +174,7 @@ class KeyedSampler(DistributedSampler):
         self.set_epoch(epoch)
         self.start = start
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         indices = list(super().__iter__())[self.start :]
         self.start = 0
         return iter([(i, self.epoch) for i in indices])

@@ -58,7 +58,7 @@ def init_distributed(device_preference: str = "auto", timeout_min: float = 30.0)
         dist.init_process_group(
             backend="nccl" if device.type == "cuda" else "gloo",
             timeout=datetime.timedelta(minutes=timeout_min),
-            **({"device_id": device} if device.type == "cuda" else {}),
+            device_id=device if device.type == "cuda" else None,
         )
     return DistInfo(rank, local_rank, world_size, device)
 

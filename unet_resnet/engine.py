@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import ContextManager
 
 import torch
 import torch.nn as nn
@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(condition (B, 1, H, W) in [0, 1], target (B, C, H, W) in [-1, 1])``."""
-AutocastFactory = Callable[[], ContextManager[object]]
+AutocastFactory = Callable[[], AbstractContextManager[object]]
 
 
 @dataclass
@@ -52,11 +52,11 @@ class Optim:
         self.scaler.update()
 
 
-def no_autocast() -> ContextManager[object]:
+def no_autocast() -> AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-def _sync(module: nn.Module, last: bool) -> ContextManager[object]:
+def _sync(module: nn.Module, last: bool) -> AbstractContextManager[object]:
     """DDP: skip the gradient all-reduce on all but the last micro-batch."""
     if isinstance(module, DDP) and not last:
         return module.no_sync()
@@ -86,9 +86,13 @@ def set_requires_grad(params: Sequence[nn.Parameter], flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def pretrain_step(G: nn.Module, opt_G: Optim, batches: Sequence[Batch],
-                  autocast: AutocastFactory = no_autocast,
-                  l1_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def pretrain_step(
+    G: nn.Module,
+    opt_G: Optim,
+    batches: Sequence[Batch],
+    autocast: AutocastFactory = no_autocast,
+    l1_weights: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
     """The generator alone: L1 to the target, averaged over micro-batches."""
     opt_G.opt.zero_grad(set_to_none=True)
     n = len(batches)
@@ -103,9 +107,17 @@ def pretrain_step(G: nn.Module, opt_G: Optim, batches: Sequence[Batch],
     return {"l1": total / n}
 
 
-def gan_step(nets: Nets, opt_G: Optim, opt_D: Optim, batches: Sequence[Batch], lambda_l1: float = 100.0,
-             autocast: AutocastFactory = no_autocast, gan_loss: str = "bce", real_label: float = 1.0,
-             l1_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def gan_step(
+    nets: Nets,
+    opt_G: Optim,
+    opt_D: Optim,
+    batches: Sequence[Batch],
+    lambda_l1: float = 100.0,
+    autocast: AutocastFactory = no_autocast,
+    gan_loss: str = "bce",
+    real_label: float = 1.0,
+    l1_weights: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
     """One discriminator update, then one generator update with the discriminator frozen."""
     n = len(batches)
     reuse = n == 1  # with accumulation, fakes are recomputed in the G half instead of kept in memory
@@ -137,7 +149,7 @@ def gan_step(nets: Nets, opt_G: Optim, opt_D: Optim, batches: Sequence[Batch], l
     set_requires_grad(nets.D_params, False)
     opt_G.opt.zero_grad(set_to_none=True)
     try:
-        for i, ((cond, target), kept) in enumerate(zip(batches, fakes)):
+        for i, ((cond, target), kept) in enumerate(zip(batches, fakes, strict=False)):
             with _sync(nets.G, i == n - 1):
                 with autocast():
                     fake = kept if kept is not None else nets.G(cond)

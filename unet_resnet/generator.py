@@ -35,7 +35,7 @@ def build_encoder(weights: str) -> nn.Module:
     path to a local ``.pth`` / ``.safetensors`` state dict of a timm ``resnet18``. Pretrained 3-channel stems are
     summed into one channel by timm.
     """
-    kwargs: dict[str, Any] = dict(features_only=True, in_chans=1, out_indices=(0, 1, 2, 3, 4))
+    kwargs: dict[str, Any] = {"features_only": True, "in_chans": 1, "out_indices": (0, 1, 2, 3, 4)}
     if weights == "none":
         return timm.create_model(ENCODER, pretrained=False, **kwargs)
     if weights == "imagenet":
@@ -49,11 +49,9 @@ def build_encoder(weights: str) -> nn.Module:
             ) from exc
     path = Path(weights).expanduser()
     if not path.is_file():
-        raise EncoderWeightsError(
-            f"model.encoder_weights is {weights!r}: not 'imagenet', not 'none', and no such file"
-        )
+        raise EncoderWeightsError(f"model.encoder_weights is {weights!r}: not 'imagenet', not 'none', and no such file")
     try:
-        return timm.create_model(ENCODER, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)), **kwargs)
+        return timm.create_model(ENCODER, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
     except Exception as exc:
         raise EncoderWeightsError(
             f"{path}: not a state dict of a timm {ENCODER} ({type(exc).__name__}: {exc})"
@@ -61,9 +59,7 @@ def build_encoder(weights: str) -> nn.Module:
 
 
 def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
-    )
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class DecoderBlock(nn.Module):
@@ -85,16 +81,23 @@ class UNetGenerator(nn.Module):
     ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]``) for restoration.
     """
 
-    def __init__(self, encoder_weights: str = "none", decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
-                 out_channels: int = 2) -> None:
+    def __init__(
+        self,
+        encoder_weights: str = "none",
+        decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+        out_channels: int = 2,
+    ) -> None:
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths, got {list(decoder_channels)}")
         self.encoder = build_encoder(encoder_weights)
-        enc = self.encoder.feature_info.channels()  # [64, 64, 128, 256, 512]
+        feature_info: Any = self.encoder.feature_info
+        enc = feature_info.channels()  # [64, 64, 128, 256, 512]
         skips = [*enc[-2::-1], 1]  # stride 16, 8, 4, 2 features, then the input L at full resolution
         ins = [enc[-1], *decoder_channels[:-1]]
-        self.blocks = nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels))
+        self.blocks = nn.ModuleList(
+            DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels, strict=False)
+        )
         self.head = nn.Conv2d(decoder_channels[-1], out_channels, kernel_size=3, padding=1)
         self.out_channels = out_channels
         self._init_decoder()
@@ -119,7 +122,7 @@ class UNetGenerator(nn.Module):
             raise ValueError(f"the generator needs H and W of at least 2, got {tuple(L.shape[-2:])}")
         feats = self.encoder((L - INPUT_MEAN) / INPUT_STD)
         x = feats[-1]
-        for block, skip in zip(self.blocks, [*feats[-2::-1], L]):
+        for block, skip in zip(self.blocks, [*feats[-2::-1], L], strict=False):
             x = block(x, skip)
         return torch.tanh(self.head(x))
 

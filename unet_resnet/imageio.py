@@ -163,7 +163,7 @@ def read_photo(path: str | Path) -> Photo:
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise ImageReadError(path, "not a decodable image (corrupt, truncated or unsupported format)")
-    img = apply_orientation(img, exif_orientation(buf[:1 << 20].tobytes()))
+    img = apply_orientation(img, exif_orientation(buf[: 1 << 20].tobytes()))
     if img.dtype == np.uint8:
         scale, depth = 255.0, 8
     elif img.dtype == np.uint16:
@@ -192,8 +192,9 @@ def read_photo(path: str | Path) -> Photo:
 
 
 # ------------------------------------------------------------------------------------------------------ writers
-def encode_image(rgb: np.ndarray, suffix: str, alpha: np.ndarray | None = None, bit_depth: int = 8,
-                 jpeg_quality: int = 95) -> bytes:
+def encode_image(
+    rgb: np.ndarray, suffix: str, alpha: np.ndarray | None = None, bit_depth: int = 8, jpeg_quality: int = 95
+) -> bytes:
     """Encode float RGB in ``[0, 1]`` (plus optional alpha) for a file ending in ``suffix``.
 
     16-bit is kept for PNG and TIFF; alpha is kept for PNG, TIFF and WebP (JPEG and BMP cannot hold it).

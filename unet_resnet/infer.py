@@ -48,8 +48,10 @@ def plan(inp: Path, out: Path) -> list[tuple[Path, Path]]:
         return [(inp, dest)]
     src, dst = inp.resolve(), out.resolve()
     if dst == src or src in dst.parents:
-        raise UsageError(f"--out {out} is inside --in {inp}: outputs would be read back as inputs; "
-                         "choose an output folder outside the input folder")
+        raise UsageError(
+            f"--out {out} is inside --in {inp}: outputs would be read back as inputs; "
+            "choose an output folder outside the input folder"
+        )
     return [(p, out / p.relative_to(inp)) for p in list_images(inp)]
 
 
@@ -82,10 +84,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"failed: {exc}", file=sys.stderr)
                 failed += 1
         colours = model.colorize([photo.rgb for _, _, photo in batch])
-        for (src, dst, photo), rgb in zip(batch, colours):
+        for (_src, dst, photo), rgb in zip(batch, colours, strict=False):
             write_atomic(dst, encode_image(rgb, dst.suffix, photo.alpha, photo.bit_depth))
             done += 1
     seconds = time.perf_counter() - start
-    print(f"{done} colorized, {skipped} skipped (output exists; --overwrite replaces), {failed} failed "
-          f"in {seconds:.1f}s -> {args.out}")
+    print(
+        f"{done} colorized, {skipped} skipped (output exists; --overwrite replaces), {failed} failed "
+        f"in {seconds:.1f}s -> {args.out}"
+    )
     return 1 if failed else 0

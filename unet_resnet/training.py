@@ -15,10 +15,11 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, ContextManager
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -32,9 +33,9 @@ from .checkpoint import CheckpointError, load_generator
 from .config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config
 from .data import DataError, KeyedSampler, LabDataset, filter_color, read_list, split_train_val
 from .discriminator import PatchDiscriminator
-from .distributed import DistInfo, all_reduce_sum, barrier, cleanup, init_distributed
+from .distributed import DistInfo, barrier, cleanup, init_distributed
 from .engine import AutocastFactory, Nets, Optim, gan_step, pretrain_step
-from .generator import EncoderWeightsError, UNetGenerator, generator_from_spec, model_spec
+from .generator import EncoderWeightsError, UNetGenerator, model_spec
 from .validation import sample_grid, validate, write_sample_grid
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
 def autocast_factory(device: torch.device, dtype: torch.dtype) -> AutocastFactory:
     """One context for G and D: autocast in ``dtype``, or nothing for fp32."""
 
-    def factory() -> ContextManager[object]:
+    def factory() -> AbstractContextManager[object]:
         if dtype == torch.float32:
             return contextlib.nullcontext()
         return torch.autocast(device_type=device.type, dtype=dtype)
@@ -83,17 +84,29 @@ class Progress:
     epoch: int = 0
     samples_done: int = 0
     step: int = 0
-    elapsed: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in STAGES})
+    elapsed: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     best: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "epoch": self.epoch, "samples_done": self.samples_done, "step": self.step,
-                "elapsed": dict(self.elapsed), "best": dict(self.best)}
+        return {
+            "stage": self.stage,
+            "epoch": self.epoch,
+            "samples_done": self.samples_done,
+            "step": self.step,
+            "elapsed": dict(self.elapsed),
+            "best": dict(self.best),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Progress:
-        return cls(d["stage"], int(d["epoch"]), int(d["samples_done"]), int(d["step"]), dict(d["elapsed"]),
-                   dict(d.get("best", {})))
+        return cls(
+            d["stage"],
+            int(d["epoch"]),
+            int(d["samples_done"]),
+            int(d["step"]),
+            dict(d["elapsed"]),
+            dict(d.get("best", {})),
+        )
 
 
 class StopFlags:
@@ -147,15 +160,23 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
         held = {p.resolve() for p in val_paths}
         overlap = [p for p in train_paths if p.resolve() in held]
         if overlap:
-            log.warning("%d photos are in both data.train and data.val (e.g. %s); they are kept out of training",
-                        len(overlap), overlap[0])
+            log.warning(
+                "%d photos are in both data.train and data.val (e.g. %s); they are kept out of training",
+                len(overlap),
+                overlap[0],
+            )
             train_paths = [p for p in train_paths if p.resolve() not in held]
     else:
         train_paths, val_paths = split_train_val(train_paths, d.val_fraction, cfg.train.seed)
     train_paths, report = filter_color(train_paths, d.min_colorfulness)
     if info.is_main:
-        log.info("training photos: %d kept, %d skipped as grayscale (colorfulness < %g), %d unreadable",
-                 len(train_paths), len(report["grayscale"]), d.min_colorfulness, len(report["unreadable"]))
+        log.info(
+            "training photos: %d kept, %d skipped as grayscale (colorfulness < %g), %d unreadable",
+            len(train_paths),
+            len(report["grayscale"]),
+            d.min_colorfulness,
+            len(report["unreadable"]),
+        )
         for path in report["unreadable"][:10]:
             log.warning("unreadable training photo skipped: %s", path)
         log.info("validation photos: %d", len(val_paths))
@@ -178,8 +199,10 @@ def load_generator_weights(G: nn.Module, path: str) -> None:
     source, _spec = load_generator(path)
     missing, unexpected = G.load_state_dict(source.state_dict(), strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"{path}: its generator does not fit this config (missing {missing[:3]}, "
-                              f"unexpected {unexpected[:3]}); check model.decoder_channels")
+        raise CheckpointError(
+            f"{path}: its generator does not fit this config (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); check model.decoder_channels"
+        )
 
 
 def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn.Module, nn.Module, int]:
@@ -198,7 +221,7 @@ def wrap(model: nn.Module, cfg: Config, info: DistInfo) -> nn.Module:
     """Device, memory format, SyncBatchNorm, DDP, then compile (checkpoints always save the bare module)."""
     model = model.to(info.device)
     if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        model = model.to(memory_format=torch.channels_last)
     if info.distributed:
         if cfg.train.sync_bn:
             if info.device.type != "cuda":
@@ -276,10 +299,14 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     D_frozen = torch.compile(D) if cfg.train.compile else D  # outside DDP, see engine.Nets
     nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
     betas = (cfg.train.beta1, cfg.train.beta2)
-    opt_G = Optim(torch.optim.Adam(G.parameters(), lr=cfg.train.lr, betas=betas),
-                  torch.amp.GradScaler(info.device.type, enabled=fp16))
-    opt_D = Optim(torch.optim.Adam(D.parameters(), lr=cfg.train.lr, betas=betas),
-                  torch.amp.GradScaler(info.device.type, enabled=fp16))
+    opt_G = Optim(
+        torch.optim.Adam(G.parameters(), lr=cfg.train.lr, betas=betas),
+        torch.amp.GradScaler(info.device.type, enabled=fp16),
+    )
+    opt_D = Optim(
+        torch.optim.Adam(D.parameters(), lr=cfg.train.lr, betas=betas),
+        torch.amp.GradScaler(info.device.type, enabled=fp16),
+    )
     train_set, val_set = build_data(cfg, info)
     stages = list(STAGES) if stage == "both" else [stage]
     progress = Progress(stage=stages[0])
@@ -293,7 +320,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
         ckpt_io.set_rng_state(state["rng"])
         progress = Progress.from_dict(state["progress"])
         if progress.stage not in stages:
-            stages = list(STAGES[STAGES.index(progress.stage):])
+            stages = list(STAGES[STAGES.index(progress.stage) :])
     else:
         run_dir = make_run_dir(cfg, info)
     if info.is_main:
@@ -307,8 +334,23 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
                 "log.tensorboard is true but TensorBoard is not installed: pip install 'unet_resnet[tensorboard]'"
             ) from exc
         writer = SummaryWriter(str(run_dir / "tensorboard"))
-    return Run(cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set,
-               autocast_factory(info.device, dtype), progress, stages, writer)
+    return Run(
+        cfg,
+        info,
+        run_dir,
+        G,
+        D,
+        nets,
+        opt_G,
+        opt_D,
+        spec,
+        train_set,
+        val_set,
+        autocast_factory(info.device, dtype),
+        progress,
+        stages,
+        writer,
+    )
 
 
 def stage_budget_s(cfg: Config, stages: list[str], stage: str) -> float:
@@ -326,13 +368,18 @@ def epochs_of(cfg: Config, stage: str) -> int:
     return cfg.train.pretrain_epochs if stage == "pretrain" else cfg.train.gan_epochs
 
 
-def _micro_batches(loader: DataLoader, accum: int, device: torch.device,
-                   channels_last: bool) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
+def _micro_batches(
+    loader: DataLoader, accum: int, device: torch.device, channels_last: bool
+) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
     group: list[tuple[torch.Tensor, torch.Tensor]] = []
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for L, ab in loader:
-        group.append((L.to(device, non_blocking=True).contiguous(memory_format=fmt),
-                      ab.to(device, non_blocking=True).contiguous(memory_format=fmt)))
+        group.append(
+            (
+                L.to(device, non_blocking=True).contiguous(memory_format=fmt),
+                ab.to(device, non_blocking=True).contiguous(memory_format=fmt),
+            )
+        )
         if len(group) == accum:
             yield group
             group = []
@@ -343,17 +390,28 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
     cfg, info, prog = run.cfg, run.info, run.progress
     sampler = KeyedSampler(run.train_set, info.world_size, info.rank, shuffle=True, seed=cfg.train.seed)
     sampler.set_position(STAGES.index(stage) * EPOCH_KEY_STRIDE + epoch, prog.samples_done)
-    loader = DataLoader(run.train_set, batch_size=cfg.data.batch_size, sampler=sampler,
-                        num_workers=cfg.data.workers, drop_last=True, pin_memory=info.device.type == "cuda",
-                        persistent_workers=False)
+    loader = DataLoader(
+        run.train_set,
+        batch_size=cfg.data.batch_size,
+        sampler=sampler,
+        num_workers=cfg.data.workers,
+        drop_last=True,
+        pin_memory=info.device.type == "cuda",
+        persistent_workers=False,
+    )
     accum, per_step = cfg.train.accum_steps, cfg.data.batch_size * cfg.train.accum_steps
     steps = (len(sampler) - prog.samples_done) // per_step
     if cfg.train.max_steps_per_epoch > 0:
         steps = min(steps, max(0, cfg.train.max_steps_per_epoch - prog.samples_done // per_step))
     budget = stage_budget_s(cfg, run.stages, stage)
     total_epochs = epochs_of(cfg, stage)
-    bar = tqdm(total=steps, desc=f"{stage} {epoch + 1}/{total_epochs}", disable=not info.is_main,
-               dynamic_ncols=True, leave=False)
+    bar = tqdm(
+        total=steps,
+        desc=f"{stage} {epoch + 1}/{total_epochs}",
+        disable=not info.is_main,
+        dynamic_ncols=True,
+        leave=False,
+    )
     sums: dict[str, float] = {}
     n_logged, t0, outcome = 0, time.perf_counter(), "done"
     for i, batches in enumerate(_micro_batches(loader, accum, info.device, cfg.train.channels_last)):
@@ -362,14 +420,23 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
         if stage == "pretrain":
             stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast)
         else:
-            stats = gan_step(run.nets, run.opt_G, run.opt_D, batches, cfg.train.lambda_l1, run.autocast,
-                             cfg.train.gan_loss, 1.0 - cfg.train.label_smoothing)
+            stats = gan_step(
+                run.nets,
+                run.opt_G,
+                run.opt_D,
+                batches,
+                cfg.train.lambda_l1,
+                run.autocast,
+                cfg.train.gan_loss,
+                1.0 - cfg.train.label_smoothing,
+            )
         values = {k: float(v) for k, v in stats.items()}
         prog.step += 1
         prog.samples_done += per_step
         elapsed = prog.elapsed[stage] + (time.perf_counter() - started)
-        interrupted, time_up, nonfinite = flags.agree(info, elapsed >= budget,
-                                                      not all(math.isfinite(v) for v in values.values()))
+        interrupted, time_up, nonfinite = flags.agree(
+            info, elapsed >= budget, not all(math.isfinite(v) for v in values.values())
+        )
         if nonfinite:
             raise NonFiniteLoss(
                 f"non-finite loss at step {prog.step} (stage {stage}, epoch {epoch + 1}): "
@@ -406,8 +473,9 @@ def end_of_epoch(run: Run, stage: str, epoch: int) -> dict[str, Any]:
     cfg, info = run.cfg, run.info
     metrics: dict[str, Any] = {"stage": stage, "epoch": epoch + 1, "step": run.progress.step}
     if len(run.val_set):
-        metrics |= validate(run.G, run.val_set, info.device, run.autocast, info.rank, info.world_size,
-                            batch_size=cfg.data.batch_size)
+        metrics |= validate(
+            run.G, run.val_set, info.device, run.autocast, info.rank, info.world_size, batch_size=cfg.data.batch_size
+        )
     metrics["elapsed_s"] = round(sum(run.progress.elapsed.values()), 1)
     if info.is_main:
         with open(run.run_dir / "metrics.jsonl", "a") as f:
@@ -430,7 +498,7 @@ def train(run: Run) -> Path:
     flags = StopFlags()
     flags.install()
     try:
-        for stage in run.stages[run.stages.index(prog.stage) if prog.stage in run.stages else 0:]:
+        for stage in run.stages[run.stages.index(prog.stage) if prog.stage in run.stages else 0 :]:
             if prog.stage != stage:  # entering a new stage
                 prog.stage, prog.epoch, prog.samples_done = stage, 0, 0
             budget = stage_budget_s(cfg, run.stages, stage)
@@ -481,8 +549,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-c", "--config", help="YAML config (see configs/); keys not in it keep their defaults")
-    p.add_argument("--stage", choices=("both", "pretrain", "gan"), default="both",
-                   help="which stages to run (default: both)")
+    p.add_argument(
+        "--stage", choices=("both", "pretrain", "gan"), default="both", help="which stages to run (default: both)"
+    )
     p.add_argument("--resume", metavar="CKPT", help="continue a run from its last.pt (config taken from it)")
     p.add_argument("overrides", nargs="*", metavar="section.key=value", help="config overrides")
     return p.parse_args(argv)
@@ -509,9 +578,16 @@ def main(argv: list[str] | None = None) -> int:
         if info.is_main:
             global_batch = cfg.data.batch_size * info.world_size * cfg.train.accum_steps
             log.info("run folder: %s", run.run_dir)
-            log.info("device %s, %d process(es), precision %s; batch %d per process, %d global "
-                     "(batch_size x world_size x accum_steps); lr %g", info.device, info.world_size,
-                     cfg.train.precision, cfg.data.batch_size, global_batch, cfg.train.lr)
+            log.info(
+                "device %s, %d process(es), precision %s; batch %d per process, %d global "
+                "(batch_size x world_size x accum_steps); lr %g",
+                info.device,
+                info.world_size,
+                cfg.train.precision,
+                cfg.data.batch_size,
+                global_batch,
+                cfg.train.lr,
+            )
         train(run)
         return 0
     except KeyboardInterrupt:

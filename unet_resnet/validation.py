@@ -25,8 +25,16 @@ def predict_colour(G: nn.Module, L: torch.Tensor, autocast: AutocastFactory) -> 
     return out[:, -2:].float()
 
 
-def validate(G: nn.Module, dataset: Dataset, device: torch.device, autocast: AutocastFactory, rank: int = 0,
-             world_size: int = 1, batch_size: int = 8, workers: int = 0) -> dict[str, float]:
+def validate(
+    G: nn.Module,
+    dataset: Dataset,
+    device: torch.device,
+    autocast: AutocastFactory,
+    rank: int = 0,
+    world_size: int = 1,
+    batch_size: int = 8,
+    workers: int = 0,
+) -> dict[str, float]:
     """Mean ab L1 (Lab units), RGB PSNR and colorfulness of predictions and truth over ``dataset``.
 
     Each rank scores ``dataset[rank::world_size]``; sums are all-reduced so every rank returns the same means.
@@ -62,8 +70,9 @@ def validate(G: nn.Module, dataset: Dataset, device: torch.device, autocast: Aut
     }
 
 
-def sample_grid(G: nn.Module, dataset: Dataset, count: int, device: torch.device,
-                autocast: AutocastFactory) -> np.ndarray:
+def sample_grid(
+    G: nn.Module, dataset: Dataset, count: int, device: torch.device, autocast: AutocastFactory
+) -> np.ndarray:
     """uint8 RGB grid with one row per photo: gray input | prediction | truth."""
     rows = []
     was_training = G.training
