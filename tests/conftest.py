@@ -1,0 +1,130 @@
+"""Shared fixtures: tiny real photos, a tiny generator checkpoint, tiny training configs.
+
+Tests never touch the network: encoders are built with random weights or from weight files the tests write.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any attempt to open a network connection fails the test (loopback stays allowed for torchrun/gloo)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else ""
+        internet = self.family in (socket.AF_INET, socket.AF_INET6)
+        if internet and not (str(host).startswith("127.") or host in ("localhost", "::1", "")):
+            raise AssertionError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield
+
+
+@pytest.fixture(scope="session")
+def sample_paths() -> list[Path]:
+    paths = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
+    assert len(paths) >= 4, f"the bundled samples are missing from {SAMPLES}"
+    return paths
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real photos beside the checkout (train/, val/, faces/); the test is skipped when they are absent."""
+    if not (SHARED_DATA / "val").is_dir():
+        pytest.skip(f"real photo set not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def write_small_copies(paths: list[Path], folder: Path, size: tuple[int, int] = (96, 80)) -> list[Path]:
+    """Downscaled copies (width, height) of real photos, as PNG, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for p in paths:
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        dst = folder / (p.stem + ".png")
+        cv2.imwrite(str(dst), small)
+        out.append(dst)
+    return out
+
+
+@pytest.fixture
+def tiny_photos(tmp_path: Path, sample_paths: list[Path]) -> Path:
+    """A folder of 8 small real colour photos (96x80)."""
+    write_small_copies(sample_paths[:8], tmp_path / "photos")
+    return tmp_path / "photos"
+
+
+TINY_DECODER = [32, 16, 16, 8, 8]
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path, tiny_photos: Path) -> Callable[..., Path]:
+    """Writes a tiny training config (64x64, small decoder, random encoder) and returns its path.
+
+    Keyword arguments override ``section.key`` values, e.g. ``tiny_config(**{"train.gan_epochs": 0})``.
+    """
+
+    def make(**overrides: object) -> Path:
+        cfg: dict[str, dict[str, object]] = {
+            "data": {"train": str(tiny_photos), "val_fraction": 0.25, "size": 64, "batch_size": 2, "workers": 0},
+            "model": {"encoder_weights": "none", "decoder_channels": TINY_DECODER, "disc_channels": 8},
+            "train": {"pretrain_epochs": 1, "gan_epochs": 1, "precision": "fp32", "threads": 2},
+            "log": {"dir": str(tmp_path / "runs"), "name": "tiny", "every": 1, "samples": 2},
+        }
+        for key, value in overrides.items():
+            section, name = key.split(".")
+            cfg[section][name] = value
+        path = tmp_path / "tiny.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An exported-generator checkpoint of a small random generator (render size 64)."""
+    from unet_resnet.checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
+    from unet_resnet.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(0)
+    G = UNetGenerator("none", TINY_DECODER, 2)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny_G.pt"
+    save_atomic(
+        {
+            "format_version": FORMAT_VERSION,
+            "kind": "generator",
+            "generator": state_dict_of(G),
+            "model": model_spec(TINY_DECODER, 2, 64),
+        },
+        path,
+    )
+    return path
+
+
+def rgb_image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth random colour image, uint8 RGB (H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
