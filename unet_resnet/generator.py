@@ -50,12 +50,43 @@ def build_encoder(weights: str) -> nn.Module:
     path = Path(weights).expanduser()
     if not path.is_file():
         raise EncoderWeightsError(f"model.encoder_weights is {weights!r}: not 'imagenet', not 'none', and no such file")
+    stem = _check_weight_file(path)
     try:
-        return timm.create_model(ENCODER, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
+        encoder = timm.create_model(ENCODER, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
     except Exception as exc:
         raise EncoderWeightsError(
             f"{path}: not a state dict of a timm {ENCODER} ({type(exc).__name__}: {exc})"
         ) from exc
+    # timm loads non-strictly with features_only: make sure the weights really arrived.
+    if not torch.allclose(encoder.conv1.weight, stem.sum(dim=1, keepdim=True)):
+        raise EncoderWeightsError(f"{path}: the encoder's stem did not load from this file")
+    return encoder
+
+
+REQUIRED_KEYS = ("conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer4.1.conv2.weight")
+
+
+def _check_weight_file(path: Path) -> torch.Tensor:
+    """Open a local weight file safely and check it is a flat ResNet18 state dict; returns its stem kernel."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise EncoderWeightsError(f"{path}: cannot be read as a weight file ({type(exc).__name__}: {exc})") from exc
+    missing = [k for k in REQUIRED_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise EncoderWeightsError(
+            f"{path}: not a state dict of a timm {ENCODER} (missing {', '.join(missing)}); save one with "
+            f"torch.save(timm.create_model('{ENCODER}', pretrained=True).state_dict(), PATH)"
+        )
+    stem = state["conv1.weight"]
+    if stem.shape[0] != 64 or tuple(stem.shape[2:]) != (7, 7):
+        raise EncoderWeightsError(f"{path}: conv1.weight has shape {tuple(stem.shape)}, not a {ENCODER} stem")
+    return stem.float()
 
 
 def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
