@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -102,8 +101,8 @@ def test_accumulation_matches_one_big_batch_gradient() -> None:
         captured: list[torch.Tensor] = []
 
         class Capture(torch.optim.SGD):
-            def step(self, closure=None):  # type: ignore[no-untyped-def]
-                captured.append(torch.cat([p.grad.flatten() for p in G.parameters() if p.grad is not None]))
+            def step(self, closure=None, out=captured, model=G):  # type: ignore[no-untyped-def]
+                out.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
 
         opt = Optim(Capture(G.parameters(), lr=0.0), opt_G.scaler)
         pretrain_step(G, opt, micro)

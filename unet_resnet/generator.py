@@ -58,7 +58,8 @@ def build_encoder(weights: str) -> nn.Module:
             f"{path}: not a state dict of a timm {ENCODER} ({type(exc).__name__}: {exc})"
         ) from exc
     # timm loads non-strictly with features_only: make sure the weights really arrived.
-    if not torch.allclose(encoder.conv1.weight, stem.sum(dim=1, keepdim=True)):
+    loaded: torch.Tensor = encoder.conv1.weight  # type: ignore[assignment]
+    if not torch.allclose(loaded, stem.sum(dim=1, keepdim=True)):
         raise EncoderWeightsError(f"{path}: the encoder's stem did not load from this file")
     return encoder
 
