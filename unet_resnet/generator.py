@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import timm
 import torch
@@ -58,7 +58,7 @@ def build_encoder(weights: str) -> nn.Module:
             f"{path}: not a state dict of a timm {ENCODER} ({type(exc).__name__}: {exc})"
         ) from exc
     # timm loads non-strictly with features_only: make sure the weights really arrived.
-    loaded: torch.Tensor = encoder.conv1.weight  # type: ignore[assignment]
+    loaded = cast(torch.Tensor, encoder.get_submodule("conv1").weight)
     if not torch.allclose(loaded, stem.sum(dim=1, keepdim=True)):
         raise EncoderWeightsError(f"{path}: the encoder's stem did not load from this file")
     return encoder
