@@ -203,3 +203,26 @@ def test_too_few_photos_for_the_batch_is_a_clear_error(
 def test_unknown_key_fails_before_training(tiny_config: Callable[..., Path], caplog: pytest.LogCaptureFixture) -> None:
     assert training.main(["-c", str(tiny_config()), "train.lambda=5"]) == 1
     assert "train.lambda" in caplog.text
+
+
+def test_tensorboard_without_the_extra_is_a_clear_error(
+    tiny_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if TensorBoard were not installed
+    assert training.main(["-c", str(tiny_config(**{"log.tensorboard": True}))]) == 1
+    assert "pip install 'unet_resnet[tensorboard]'" in caplog.text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="fp16 autocast with a gradient scaler needs CUDA")
+def test_fp16_with_grad_scaler_on_gpu(tiny_config: Callable[..., Path]) -> None:
+    cfg = tiny_config(**{"train.precision": "fp16", "train.device": "cuda"})
+    assert training.main(["-c", str(cfg)]) == 0
+    state = torch.load(run_dir_of(cfg) / "last.pt", weights_only=True)
+    assert state["scaler_G"]["scale"] > 0
+
+
+def test_fp16_on_cpu_is_refused_with_advice(tiny_config: Callable[..., Path], caplog: pytest.LogCaptureFixture) -> None:
+    assert training.main(["-c", str(tiny_config(**{"train.precision": "fp16", "train.device": "cpu"}))]) == 1
+    assert "use bf16 or fp32" in caplog.text

@@ -284,6 +284,14 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     info = init_distributed(cfg.train.device, cfg.train.dist_timeout_min)
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
+    writer_class: Any = None  # checked before anything is written
+    if cfg.log.tensorboard and info.is_main:
+        try:
+            from torch.utils.tensorboard import SummaryWriter as writer_class
+        except ImportError as exc:
+            raise ConfigError(
+                "log.tensorboard is true but TensorBoard is not installed: pip install 'unet_resnet[tensorboard]'"
+            ) from exc
     state: dict[str, Any] | None = None
     if resume:
         state = ckpt_io.load(resume)
@@ -325,15 +333,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
         run_dir = make_run_dir(cfg, info)
     if info.is_main:
         dump_config(cfg, run_dir / "config.yaml")
-    writer = None
-    if cfg.log.tensorboard and info.is_main:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as exc:
-            raise ConfigError(
-                "log.tensorboard is true but TensorBoard is not installed: pip install 'unet_resnet[tensorboard]'"
-            ) from exc
-        writer = SummaryWriter(str(run_dir / "tensorboard"))
+    writer = writer_class(str(run_dir / "tensorboard")) if writer_class is not None else None
     return Run(
         cfg,
         info,
