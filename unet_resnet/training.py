@@ -468,7 +468,7 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
     return outcome
 
 
-def end_of_epoch(run: Run, stage: str, epoch: int) -> dict[str, Any]:
+def end_of_epoch(run: Run, stage: str, epoch: int, started: float) -> dict[str, Any]:
     """Validate (all ranks), then rank 0 writes metrics, the sample grid, ``last.pt`` and maybe ``best.pt``."""
     cfg, info = run.cfg, run.info
     metrics: dict[str, Any] = {"stage": stage, "epoch": epoch + 1, "step": run.progress.step}
@@ -476,7 +476,7 @@ def end_of_epoch(run: Run, stage: str, epoch: int) -> dict[str, Any]:
         metrics |= validate(
             run.G, run.val_set, info.device, run.autocast, info.rank, info.world_size, batch_size=cfg.data.batch_size
         )
-    metrics["elapsed_s"] = round(sum(run.progress.elapsed.values()), 1)
+    metrics["elapsed_s"] = round(sum(run.progress.elapsed.values()) + time.perf_counter() - started, 1)
     if info.is_main:
         with open(run.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
@@ -505,8 +505,8 @@ def train(run: Run) -> Path:
             while prog.epoch < epochs_of(cfg, stage) and prog.elapsed[stage] < budget:
                 started = time.perf_counter()
                 outcome = run_epoch(run, stage, prog.epoch, flags, started)
-                prog.elapsed[stage] += time.perf_counter() - started
                 if outcome == "interrupted":
+                    prog.elapsed[stage] += time.perf_counter() - started
                     path = run.save("last.pt")
                     barrier()
                     if info.is_main:
@@ -514,7 +514,8 @@ def train(run: Run) -> Path:
                     raise KeyboardInterrupt
                 epoch = prog.epoch
                 prog.epoch, prog.samples_done = prog.epoch + 1, 0
-                metrics = end_of_epoch(run, stage, epoch)
+                metrics = end_of_epoch(run, stage, epoch, started)
+                prog.elapsed[stage] += time.perf_counter() - started  # the time budget counts validation too
                 run.save("last.pt")
                 score = metrics.get("val_ab_l1")
                 if score is not None and score < prog.best.get(stage, math.inf):
