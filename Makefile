@@ -35,3 +35,6 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py

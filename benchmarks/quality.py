@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The quality protocol: the seed reference and this project trained for the same wall-clock budget, then scored.
+
+Both systems train from random initialisation on ``../shared/data/train`` at 128x128, batch 16, 2 threads, for
+``--minutes`` (default 20) split half L1 pretraining / half GAN; then each colorizes ``../shared/data/val`` and
+``../shared/data/faces`` at full resolution, and ``../shared/bench/score.py`` scores both and the grayscale baseline.
+Writes ``results.json``, ``results.md`` and ``contact_sheet.png`` (gray | seed reference | ours | truth)
+under ``--out``.
+
+    python benchmarks/quality.py                       # the full protocol (about 45 minutes on 2 cores)
+    python benchmarks/quality.py --parallel            # both trainings at once, sharing the machine equally
+    python benchmarks/quality.py --skip-reference --minutes 0.05 --eval-limit 3   # a smoke run
+
+Exits 0 with a message when ``../shared`` is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+METRICS = ("psnr_rgb", "ssim_rgb", "ab_l1", "cf_pred", "cf_truth", "delta_cf", "l_max_err")
+
+
+def images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES)
+
+
+def subset(folder: Path, limit: int, dest: Path) -> Path:
+    """``folder`` itself, or a folder of links to its first ``limit`` photos."""
+    if limit <= 0:
+        return folder
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in images(folder)[:limit]:
+        link = dest / p.name
+        if not link.exists():
+            link.symlink_to(p.resolve())
+    return dest
+
+
+def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    print("+", " ".join(cmd), flush=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+
+
+def wait(proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
+    if proc.wait() != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        sys.exit(f"quality: {what} failed (exit {proc.returncode}); see {log}\n{tail}")
+
+
+def score(scorer: Path, truth: Path, pred: Path | None, out: Path) -> dict[str, float]:
+    cmd = [sys.executable, str(scorer), "--truth", str(truth), "--json", str(out)]
+    cmd += ["--gray"] if pred is None else ["--pred", str(pred)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    result: dict[str, float] = json.loads(out.read_text())
+    return result
+
+
+def contact_sheet(truth: Path, columns: dict[str, Path | None], out: Path, count: int = 12, cell: int = 160) -> None:
+    """Rows of ``count`` fixed photos; columns: gray input, each system's prediction, truth."""
+    rows = []
+    for p in images(truth)[:count]:
+        t = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        h, w = t.shape[:2]
+        scale = cell / h
+        size = (max(1, round(w * scale)), cell)
+        lab = cv2.cvtColor(t.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
+        lab[..., 1:] = 0
+        gray = (np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2BGR), 0, 1) * 255 + 0.5).astype(np.uint8)
+        cells = [gray]
+        for folder in columns.values():
+            hits = [] if folder is None else [q for q in images(folder) if q.stem == p.stem]
+            cells.append(cv2.imread(str(hits[0])) if hits else np.zeros_like(t))
+        cells.append(t)
+        rows.append(np.concatenate([cv2.resize(c, size, interpolation=cv2.INTER_AREA) for c in cells], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    cv2.imwrite(str(out), np.concatenate(rows, axis=0))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "quality")
+    ap.add_argument("--minutes", type=float, default=20.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ref-python", type=Path, help="python of the reference venv (default: made by the setup script)")
+    ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--parallel", action="store_true", help="train both systems at the same time")
+    ap.add_argument("--eval-limit", type=int, default=0, help="score only the first N photos of each set")
+    ap.add_argument("--config", default="configs/quality_cpu.yaml")
+    args = ap.parse_args()
+
+    data, bench = args.shared / "data", args.shared / "bench"
+    if not (data / "train").is_dir() or not (bench / "score.py").is_file():
+        print(f"quality: {args.shared} (real photos and the scorer) is not available; nothing to do")
+        return 0
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    sets = {name: subset(data / name, args.eval_limit, out / "truth" / name) for name in ("val", "faces")}
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    started = time.time()
+
+    procs = []
+    if not args.skip_reference:
+        ref_python = args.ref_python or bench / ".venv-reference" / "bin" / "python"
+        if not ref_python.exists():
+            subprocess.run(["bash", str(bench / "setup_reference.sh"), str(ref_python.parent.parent)], check=True)
+        ref_cmd = [
+            str(ref_python),
+            str(bench / "seed_reference.py"),
+            "--threads",
+            str(args.threads),
+            "train",
+            "--data",
+            str(data / "train"),
+            "--size",
+            "128",
+            "--batch",
+            "16",
+            "--minutes",
+            str(args.minutes),
+            "--out",
+            str(out / "ref_G.pt"),
+        ]
+        procs.append(("seed reference training", run(ref_cmd, out / "logs" / "ref_train.log", env)))
+        if not args.parallel:
+            wait(*procs.pop(), out / "logs" / "ref_train.log")
+    our_cmd = [
+        sys.executable,
+        "train.py",
+        "-c",
+        args.config,
+        f"data.train={data / 'train'}",
+        f"log.dir={out / 'runs'}",
+        f"train.time_budget_min={args.minutes}",
+        f"train.threads={args.threads}",
+    ]
+    procs.append(("our training", run(our_cmd, out / "logs" / "our_train.log", env)))
+    for what, proc in procs:
+        wait(proc, what, out / "logs" / ("ref_train.log" if "reference" in what else "our_train.log"))
+    runs = sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)
+    ckpt = runs[-1]
+
+    preds: dict[str, dict[str, Path | None]] = {"ours": {}, "reference": {}}
+    for name, truth in sets.items():
+        dest = out / "ours" / name
+        p = run(
+            [
+                sys.executable,
+                "infer.py",
+                "--in",
+                str(truth),
+                "--out",
+                str(dest),
+                "--ckpt",
+                str(ckpt),
+                "--overwrite",
+                "--quiet",
+                "--device",
+                "cpu",
+            ],
+            out / "logs" / f"our_infer_{name}.log",
+            env,
+        )
+        wait(p, f"our inference on {name}", out / "logs" / f"our_infer_{name}.log")
+        preds["ours"][name] = dest
+        preds["reference"][name] = None
+        if not args.skip_reference:
+            dest = out / "reference" / name
+            p = run(
+                [
+                    str(ref_python),
+                    str(bench / "seed_reference.py"),
+                    "--threads",
+                    str(args.threads),
+                    "colorize",
+                    "--weights",
+                    str(out / "ref_G.pt"),
+                    "--in",
+                    str(truth),
+                    "--out",
+                    str(dest),
+                ],
+                out / "logs" / f"ref_infer_{name}.log",
+                env,
+            )
+            wait(p, f"reference inference on {name}", out / "logs" / f"ref_infer_{name}.log")
+            preds["reference"][name] = dest
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, truth in sets.items():
+        results[name] = {"grayscale": score(bench / "score.py", truth, None, out / f"score_gray_{name}.json")}
+        for system in ("reference", "ours"):
+            pred = preds[system][name]
+            if pred is not None:
+                results[name][system] = score(bench / "score.py", truth, pred, out / f"score_{system}_{name}.json")
+    train_log = [json.loads(x) for x in (ckpt.parent / "metrics.jsonl").read_text().splitlines()]
+    summary = {
+        "minutes": args.minutes,
+        "threads": args.threads,
+        "parallel": args.parallel,
+        "our_steps": train_log[-1]["step"] if train_log else 0,
+        "scores": results,
+        "wall_s": round(time.time() - started, 1),
+    }
+    ref_log = out / "logs" / "ref_train.log"
+    if ref_log.is_file():
+        last = [json.loads(x) for x in ref_log.read_text().splitlines() if x.startswith('{"system"')]
+        if last:
+            summary["reference_steps"] = last[-1]["steps"]
+    (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = []
+    for name, rows in results.items():
+        lines += [
+            f"### {name} ({rows['grayscale']['images']} photos)",
+            "",
+            "| system | " + " | ".join(METRICS) + " |",
+            "|---" * (len(METRICS) + 1) + "|",
+        ]
+        lines += [f"| {system} | " + " | ".join(f"{r[m]:.3f}" for m in METRICS) + " |" for system, r in rows.items()]
+        lines.append("")
+    (out / "results.md").write_text("\n".join(lines))
+    contact_sheet(
+        sets["val"], {"reference": preds["reference"]["val"], "ours": preds["ours"]["val"]}, out / "contact_sheet.png"
+    )
+    print("\n".join(lines))
+    print(json.dumps({k: v for k, v in summary.items() if k != "scores"}))
+    print(f"quality: results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
