@@ -94,7 +94,7 @@ def tiny_config(tmp_path: Path, tiny_photos: Path) -> Callable[..., Path]:
         }
         for key, value in overrides.items():
             section, name = key.split(".")
-            cfg[section][name] = value
+            cfg.setdefault(section, {})[name] = value
         path = tmp_path / "tiny.yaml"
         path.write_text(yaml.safe_dump(cfg))
         return path

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from .damage import DamageConfig
+
 
 class ConfigError(ValueError):
     """A configuration file or override that does not fit the schema."""
@@ -105,11 +107,28 @@ class LogConfig:
 
 
 @dataclass
+class RestoreConfig(DamageConfig):
+    """Restoration mode: synthetic damage on the training L, and a generator that predicts L as well as ab.
+
+    The ``p_*`` / ``s_*`` keys inherited from :class:`DamageConfig` are each effect's probability and strength.
+    """
+
+    enabled: bool = False
+    """Train a restoration model: 3 outputs (L, a, b), the target is the clean photo."""
+    l_weight: float = 1.0
+    """Weight of the L channel in the L1 loss (a and b weigh 1)."""
+
+    def damage_config(self) -> DamageConfig:
+        return DamageConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(DamageConfig)})
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    restore: RestoreConfig = field(default_factory=RestoreConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -237,6 +256,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'model.decoder_channels' needs five positive widths, got {cfg.model.decoder_channels}"
         )
+    for f in dataclasses.fields(DamageConfig):
+        if not 0.0 <= getattr(cfg.restore, f.name) <= 1.0:
+            raise ConfigError(f"config key 'restore.{f.name}' must be in [0, 1], got {getattr(cfg.restore, f.name)}")
     if not 0.0 <= cfg.train.label_smoothing < 0.5:
         raise ConfigError(f"config key 'train.label_smoothing' must be in [0, 0.5), got {cfg.train.label_smoothing}")
 

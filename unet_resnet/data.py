@@ -18,6 +18,8 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from .color import colorfulness, rgb_to_tensors
+from .damage import DamageConfig
+from .damage import damage as damage_L
 from .imageio import ImageReadError, is_image_file, list_images, read_bytes, read_rgb8
 
 log = logging.getLogger(__name__)
@@ -115,18 +117,28 @@ def fit_to_square(rgb: np.ndarray, size: int, mode: str, rng: np.random.Generato
 class LabDataset(Dataset):
     """Photos as ``(L (1, S, S) in [0, 1], ab (2, S, S) in [-1, 1])`` pairs.
 
+    With ``damage`` (restoration mode) the pairs are ``(damaged L (1, S, S) in [0, 1], target (3, S, S))`` where the
+    target is the clean ``2 L - 1`` followed by ``ab``, all in ``[-1, 1]``.
+
     Index with an int (no augmentation randomness beyond epoch 0) or with ``(index, epoch)`` as the
     :class:`KeyedSampler` yields. A photo that fails to decode is logged and replaced by the next readable one, so
     one bad file cannot end a long run.
     """
 
     def __init__(
-        self, paths: Sequence[Path], size: int, resize: str = "squash", flip: bool = False, seed: int = 0
+        self,
+        paths: Sequence[Path],
+        size: int,
+        resize: str = "squash",
+        flip: bool = False,
+        seed: int = 0,
+        damage: DamageConfig | None = None,
     ) -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
         self.paths = list(paths)
         self.size, self.resize, self.flip, self.seed = size, resize, flip, seed
+        self.damage = damage
         self.failed: set[int] = set()
 
     def __len__(self) -> int:
@@ -137,7 +149,12 @@ class LabDataset(Dataset):
         rgb = fit_to_square(read_rgb8(self.paths[index]), self.size, self.resize, rng)
         if self.flip and rng.random() < 0.5:
             rgb = rgb[:, ::-1]
-        return rgb_to_tensors(rgb.astype(np.float32) * (1.0 / 255.0))
+        L, ab = rgb_to_tensors(rgb.astype(np.float32) * (1.0 / 255.0))
+        if self.damage is None:
+            return L, ab
+        # A stream of its own, so that turning damage on does not change the flips and crops.
+        damaged = damage_L(L[0].numpy(), np.random.default_rng([self.seed, epoch, index, 1]), self.damage)
+        return torch.from_numpy(damaged)[None], torch.cat([L * 2.0 - 1.0, ab], dim=0)
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, epoch = key if isinstance(key, tuple) else (key, 0)

@@ -110,7 +110,8 @@ class DecoderBlock(nn.Module):
 class UNetGenerator(nn.Module):
     """``L (B, 1, H, W)`` in ``[0, 1]`` -> ``(B, out_channels, H, W)`` in ``[-1, 1]`` for any ``H, W >= 2``.
 
-    ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]``) for restoration.
+    ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]`` as ``2 L - 1``) for
+    restoration, where the L channel is the input plus a learned correction.
     """
 
     def __init__(
@@ -156,7 +157,12 @@ class UNetGenerator(nn.Module):
         x = feats[-1]
         for block, skip in zip(self.blocks, [*feats[-2::-1], L], strict=False):
             x = block(x, skip)
-        return torch.tanh(self.head(x))
+        y = self.head(x)
+        if self.out_channels == 3:
+            # Restoration: L is predicted as a correction of the input, so an untrained model starts as the identity
+            # and learns only to remove the damage.
+            return torch.cat([((2.0 * L - 1.0) + y[:, :1]).clamp(-1.0, 1.0), torch.tanh(y[:, 1:])], dim=1)
+        return torch.tanh(y)
 
 
 def model_spec(decoder_channels: Sequence[int], out_channels: int, size: int) -> dict[str, Any]:

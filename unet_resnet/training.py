@@ -188,9 +188,10 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
             f"{cfg.train.accum_steps} = {need}; add photos or lower data.batch_size"
         )
     val_resize = "center_crop" if d.resize == "random_crop" else d.resize
+    damage = cfg.restore.damage_config() if cfg.restore.enabled else None
     return (
-        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed),
-        LabDataset(val_paths, d.size, val_resize, flip=False),
+        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage),
+        LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
     )
 
 
@@ -206,7 +207,7 @@ def load_generator_weights(G: nn.Module, path: str) -> None:
 
 
 def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn.Module, nn.Module, int]:
-    out_channels = 2
+    out_channels = 3 if cfg.restore.enabled else 2
     weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
     G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels)
     if cfg.train.init_generator and not from_checkpoint:
@@ -253,6 +254,7 @@ class Run:
     progress: Progress
     stages: list[str]
     writer: Any = None
+    l1_weights: torch.Tensor | None = None
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -334,6 +336,9 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     if info.is_main:
         dump_config(cfg, run_dir / "config.yaml")
     writer = writer_class(str(run_dir / "tensorboard")) if writer_class is not None else None
+    l1_weights = None
+    if cfg.restore.enabled:
+        l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
     return Run(
         cfg,
         info,
@@ -350,6 +355,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
         progress,
         stages,
         writer,
+        l1_weights,
     )
 
 
@@ -418,7 +424,7 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
         if i >= steps:
             break
         if stage == "pretrain":
-            stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast)
+            stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast, run.l1_weights)
         else:
             stats = gan_step(
                 run.nets,
@@ -429,6 +435,7 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
                 run.autocast,
                 cfg.train.gan_loss,
                 1.0 - cfg.train.label_smoothing,
+                run.l1_weights,
             )
         values = {k: float(v) for k, v in stats.items()}
         prog.step += 1
