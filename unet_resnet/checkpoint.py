@@ -135,7 +135,7 @@ def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f}
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
     if SPEC_KEY not in meta:
