@@ -101,6 +101,9 @@ def main() -> int:
     ap.add_argument("--parallel", action="store_true", help="train both systems at the same time")
     ap.add_argument("--eval-limit", type=int, default=0, help="score only the first N photos of each set")
     ap.add_argument("--config", default="configs/quality_cpu.yaml")
+    ap.add_argument("--ours-ckpt", type=Path, help="skip our training: score this checkpoint")
+    ap.add_argument("--ref-weights", type=Path, help="skip the reference's training: score these weights")
+    ap.add_argument("--infer-args", default="", help="extra infer.py arguments, e.g. '--format png'")
     args = ap.parse_args()
 
     data, bench = args.shared / "data", args.shared / "bench"
@@ -109,95 +112,46 @@ def main() -> int:
         return 0
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    logs = out / "logs"
     sets = {name: subset(data / name, args.eval_limit, out / "truth" / name) for name in ("val", "faces")}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     started = time.time()
 
     procs = []
-    if not args.skip_reference:
-        ref_python = args.ref_python or bench / ".venv-reference" / "bin" / "python"
+    threads = ["--threads", str(args.threads)]
+    ref_python = args.ref_python or bench / ".venv-reference" / "bin" / "python"
+    ref_weights = args.ref_weights or out / "ref_G.pt"
+    reference = [str(ref_python), str(bench / "seed_reference.py"), *threads]
+    if not args.skip_reference and args.ref_weights is None:
         if not ref_python.exists():
             subprocess.run(["bash", str(bench / "setup_reference.sh"), str(ref_python.parent.parent)], check=True)
-        ref_cmd = [
-            str(ref_python),
-            str(bench / "seed_reference.py"),
-            "--threads",
-            str(args.threads),
-            "train",
-            "--data",
-            str(data / "train"),
-            "--size",
-            "128",
-            "--batch",
-            "16",
-            "--minutes",
-            str(args.minutes),
-            "--out",
-            str(out / "ref_G.pt"),
-        ]
-        procs.append(("seed reference training", run(ref_cmd, out / "logs" / "ref_train.log", env)))
+        recipe = ["--size", "128", "--batch", "16", "--minutes", str(args.minutes)]
+        ref_cmd = [*reference, "train", "--data", str(data / "train"), *recipe, "--out", str(ref_weights)]
+        procs.append(("seed reference training", run(ref_cmd, logs / "ref_train.log", env)))
         if not args.parallel:
-            wait(*procs.pop(), out / "logs" / "ref_train.log")
-    our_cmd = [
-        sys.executable,
-        "train.py",
-        "-c",
-        args.config,
-        f"data.train={data / 'train'}",
-        f"log.dir={out / 'runs'}",
-        f"train.time_budget_min={args.minutes}",
-        f"train.threads={args.threads}",
-    ]
-    procs.append(("our training", run(our_cmd, out / "logs" / "our_train.log", env)))
+            wait(*procs.pop(), logs / "ref_train.log")
+    if args.ours_ckpt is None:
+        overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}"]
+        overrides += [f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
+        our_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
+        procs.append(("our training", run(our_cmd, logs / "our_train.log", env)))
     for what, proc in procs:
-        wait(proc, what, out / "logs" / ("ref_train.log" if "reference" in what else "our_train.log"))
-    runs = sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)
-    ckpt = runs[-1]
+        wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
+    ckpt = args.ours_ckpt or sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
 
     preds: dict[str, dict[str, Path | None]] = {"ours": {}, "reference": {}}
     for name, truth in sets.items():
         dest = out / "ours" / name
-        p = run(
-            [
-                sys.executable,
-                "infer.py",
-                "--in",
-                str(truth),
-                "--out",
-                str(dest),
-                "--ckpt",
-                str(ckpt),
-                "--overwrite",
-                "--quiet",
-                "--device",
-                "cpu",
-            ],
-            out / "logs" / f"our_infer_{name}.log",
-            env,
-        )
-        wait(p, f"our inference on {name}", out / "logs" / f"our_infer_{name}.log")
+        infer = ["infer.py", "--in", str(truth), "--out", str(dest), "--ckpt", str(ckpt), "--overwrite", "--quiet"]
+        p = run([sys.executable, *infer, "--device", "cpu", *args.infer_args.split()], logs / f"our_{name}.log", env)
+        wait(p, f"our inference on {name}", logs / f"our_{name}.log")
         preds["ours"][name] = dest
         preds["reference"][name] = None
         if not args.skip_reference:
             dest = out / "reference" / name
-            p = run(
-                [
-                    str(ref_python),
-                    str(bench / "seed_reference.py"),
-                    "--threads",
-                    str(args.threads),
-                    "colorize",
-                    "--weights",
-                    str(out / "ref_G.pt"),
-                    "--in",
-                    str(truth),
-                    "--out",
-                    str(dest),
-                ],
-                out / "logs" / f"ref_infer_{name}.log",
-                env,
-            )
-            wait(p, f"reference inference on {name}", out / "logs" / f"ref_infer_{name}.log")
+            colorize = ["colorize", "--weights", str(ref_weights), "--in", str(truth), "--out", str(dest)]
+            p = run([*reference, *colorize], logs / f"ref_{name}.log", env)
+            wait(p, f"reference inference on {name}", logs / f"ref_{name}.log")
             preds["reference"][name] = dest
 
     results: dict[str, dict[str, dict[str, float]]] = {}
