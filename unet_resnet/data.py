@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import struct
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,10 +18,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from .color import colorfulness, rgb_to_tensors
+from .color import AB_SCALE, L_SCALE, colorfulness
 from .damage import DamageConfig
 from .damage import damage as damage_L
-from .imageio import ImageReadError, is_image_file, list_images, read_bytes, read_rgb8
+from .imageio import (
+    ImageReadError,
+    apply_orientation,
+    exif_orientation,
+    is_image_file,
+    list_images,
+    read_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +108,7 @@ def split_train_val(paths: Sequence[Path], fraction: float, seed: int) -> tuple[
 
 
 def fit_to_square(rgb: np.ndarray, size: int, mode: str, rng: np.random.Generator | None) -> np.ndarray:
-    """Resize a uint8 RGB photo to ``size x size``: squash, or crop the largest centred/random square first."""
+    """Resize a uint8 photo (RGB or BGR) to ``size x size``: squash, or crop the largest centred/random square first."""
     h, w = rgb.shape[:2]
     if mode != "squash" and h != w:
         side = min(h, w)
@@ -112,6 +120,65 @@ def fit_to_square(rgb: np.ndarray, size: int, mode: str, rng: np.random.Generato
         h = w = side
     shrink = h > size or w > size
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_REDUCED_DECODES = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a JPEG's frame header (as stored, before EXIF orientation); None if not found."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 9 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before it
+            return None
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _JPEG_FRAMES:
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def decode_for_size(path: Path, size: int) -> np.ndarray:
+    """uint8 BGR ``(H, W, 3)`` of a training photo, EXIF orientation applied, decoded no larger than needed.
+
+    A JPEG much larger than the training size (short side at least 4, 8 or 16 times ``size``) is decoded at 1/2,
+    1/4 or 1/8 scale by libjpeg, several times faster than a full decode. The reduced image is still at least twice
+    ``size``, so the area resize that follows does most of the averaging: the result differs from that of a full
+    decode by about 40 dB PSNR or less (identical up to rounding at integer ratios). Other files are decoded in full.
+    """
+    buf = read_bytes(path)
+    head = buf[: 1 << 20].tobytes()
+    flag = cv2.IMREAD_COLOR
+    dims = jpeg_size(head)
+    if dims is not None:
+        flag = next((reduced for f, reduced in _REDUCED_DECODES if min(dims) // f >= 2 * size), flag)
+    bgr = cv2.imdecode(buf, flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None:
+        raise ImageReadError(path, "not a decodable image (corrupt, truncated or not an image despite its name)")
+    return apply_orientation(bgr, exif_orientation(head))
+
+
+def bgr8_to_tensors(bgr: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 BGR ``(H, W, 3)`` -> ``L (1, H, W)`` in ``[0, 1]`` and ``ab (2, H, W)`` in ``[-1, 1]``.
+
+    The same values as :func:`~unet_resnet.color.rgb_to_tensors` of the RGB photo / 255, in fewer passes: no
+    channel swap (OpenCV converts BGR to Lab directly) and the scaling done in place.
+    """
+    lab = cv2.cvtColor(np.multiply(bgr, 1.0 / 255.0, dtype=np.float32), cv2.COLOR_BGR2Lab)
+    L = np.divide(lab[..., 0], L_SCALE, dtype=np.float32)
+    np.clip(L, 0.0, 1.0, out=L)
+    ab = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
+    ab *= 1.0 / AB_SCALE  # a power of two: exact, as the division would be
+    np.clip(ab, -1.0, 1.0, out=ab)
+    return torch.from_numpy(L)[None], torch.from_numpy(ab)
 
 
 class LabDataset(Dataset):
@@ -146,10 +213,10 @@ class LabDataset(Dataset):
 
     def load(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, epoch, index])
-        rgb = fit_to_square(read_rgb8(self.paths[index]), self.size, self.resize, rng)
+        bgr = fit_to_square(decode_for_size(self.paths[index], self.size), self.size, self.resize, rng)
         if self.flip and rng.random() < 0.5:
-            rgb = rgb[:, ::-1]
-        L, ab = rgb_to_tensors(rgb.astype(np.float32) * (1.0 / 255.0))
+            bgr = cv2.flip(bgr, 1)
+        L, ab = bgr8_to_tensors(bgr)
         if self.damage is None:
             return L, ab
         # A stream of its own, so that turning damage on does not change the flips and crops.
