@@ -3,9 +3,11 @@
 Two readers:
 
 - :func:`read_rgb8` for training: 8-bit RGB, EXIF orientation applied, fast.
-- :func:`read_photo` for inference: keeps the bit depth and the alpha channel so the output can keep them too.
+- :func:`read_photo` for inference: keeps the bit depth (8 or 16) and the alpha channel so the output can keep
+  them too, without converting to float (a huge scan costs its own bytes only).
 
-Both raise :class:`ImageReadError`, whose message names the file and the reason.
+Both raise :class:`ImageReadError`, whose message names the file and the reason. :func:`encode_photo` writes any
+of those layouts in any supported format, and :func:`write_atomic` puts the bytes in place through a temporary file.
 """
 
 from __future__ import annotations
@@ -33,14 +35,23 @@ class ImageReadError(Exception):
 
 
 def is_image_file(path: str | Path) -> bool:
+    """Whether ``path`` has one of :data:`IMAGE_SUFFIXES` (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
-    """Image files under ``root`` (by extension, case-insensitive), sorted; hidden files are ignored."""
+    """Image files under ``root`` (by extension, case-insensitive), sorted.
+
+    Hidden files and folders (a name starting with ``.``: macOS ``._`` files, thumbnail caches, our own temporary
+    files) are ignored.
+    """
     root = Path(root)
     pattern: Iterable[Path] = root.rglob("*") if recursive else root.glob("*")
-    return sorted(p for p in pattern if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in pattern
+        if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts) and p.is_file()
+    )
 
 
 def read_bytes(path: str | Path) -> np.ndarray:
@@ -136,85 +147,118 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
 def read_rgb8(path: str | Path, data: np.ndarray | None = None) -> np.ndarray:
     """uint8 RGB ``(H, W, 3)`` with EXIF orientation applied (grayscale, palette, CMYK, 16-bit all converted)."""
     buf = read_bytes(path) if data is None else data
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    # Orientation from our own EXIF reader, as in read_photo, so both readers always agree on a photo's shape.
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None:
-        raise ImageReadError(path, "not a decodable image (corrupt, truncated or unsupported format)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        raise ImageReadError(path, "not a decodable image (corrupt, truncated or not an image despite its name)")
+    return cv2.cvtColor(apply_orientation(bgr, exif_orientation(buf[: 1 << 20].tobytes())), cv2.COLOR_BGR2RGB)
+
+
+DEEP_SUFFIXES = (".png", ".tif", ".tiff")
+"""Formats that keep 16 bits per sample; the others are written with 8."""
+ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp", ".bmp")
+"""Formats that keep an alpha channel; JPEG cannot hold one."""
 
 
 @dataclass
 class Photo:
-    """A decoded photo: ``rgb`` float32 ``(H, W, 3)`` in ``[0, 1]``; ``alpha`` float32 ``(H, W)`` or None."""
+    """A decoded photo at the depth and layout the file stores, EXIF orientation applied.
 
-    rgb: np.ndarray
-    alpha: np.ndarray | None
-    bit_depth: int
-    """8 or 16: what the file stored, so the output can store as much."""
+    ``pixels`` is uint8 or uint16 in OpenCV's channel order: ``(H, W)`` gray, ``(H, W, 3)`` BGR or ``(H, W, 4)``
+    BGRA. Nothing is converted to float here, so a 12000x9000 scan costs its own bytes, not several float copies.
+    """
+
+    pixels: np.ndarray
+
+    @property
+    def bit_depth(self) -> int:
+        """8 or 16: what the file stored, so the output can store as much."""
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        """The alpha channel ``(H, W)`` (a view, same dtype as ``pixels``), or None."""
+        return self.pixels[..., 3] if self.pixels.ndim == 3 and self.pixels.shape[2] == 4 else None
 
     @property
     def size(self) -> tuple[int, int]:
         """``(width, height)``."""
-        return self.rgb.shape[1], self.rgb.shape[0]
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """float32 RGB ``(H, W, 3)`` in ``[0, 1]`` (a full-resolution float copy: fine for ordinary photos)."""
+        return pixels_to_rgb(self.pixels)
 
 
-def read_photo(path: str | Path) -> Photo:
-    """Decode any supported file keeping its depth and alpha; EXIF orientation applied."""
-    buf = read_bytes(path)
+def sample_scale(dtype: np.dtype) -> float:
+    """The value of white for pixels of ``dtype``: 255 (uint8), 65535 (uint16) or 1 (float)."""
+    return {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(np.dtype(dtype), 1.0)
+
+
+def pixels_to_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Gray, BGR or BGRA pixels of any depth -> float32 RGB ``(H, W, 3)`` in ``[0, 1]`` (alpha dropped)."""
+    x = np.multiply(pixels if pixels.ndim == 2 else pixels[..., :3], 1.0 / sample_scale(pixels.dtype), dtype=np.float32)
+    return cv2.cvtColor(x, cv2.COLOR_GRAY2RGB if x.ndim == 2 else cv2.COLOR_BGR2RGB)
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """uint16 pixels -> uint8 (rounded, ``x * 255 / 65535``); uint8 pixels are returned as they are."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    return cv2.convertScaleAbs(pixels, alpha=255.0 / 65535.0)
+
+
+def _normalize_layout(path: str | Path, img: np.ndarray) -> np.ndarray:
+    """Decoded samples -> uint8/uint16 gray, BGR or BGRA; float samples (HDR TIFF) become uint16."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[2] not in (3, 4):
+        raise ImageReadError(path, f"unsupported channel count {img.shape[2]} (gray, RGB or RGBA expected)")
+    if img.dtype in (np.float32, np.float64):
+        img = (np.clip(np.nan_to_num(img), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    elif img.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(path, f"unsupported sample type {img.dtype} (8- or 16-bit unsigned expected)")
+    return img
+
+
+def read_photo(path: str | Path, data: np.ndarray | None = None) -> Photo:
+    """Decode any supported file keeping its depth and alpha, EXIF orientation applied.
+
+    Palette images come back as BGR (BGRA with a transparent colour), CMYK JPEGs as BGR. ``data``: the file's
+    bytes when already read. Raises :class:`ImageReadError` naming the file and the reason.
+    """
+    buf = read_bytes(path) if data is None else data
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        raise ImageReadError(path, "not a decodable image (corrupt, truncated or unsupported format)")
-    img = apply_orientation(img, exif_orientation(buf[: 1 << 20].tobytes()))
-    if img.dtype == np.uint8:
-        scale, depth = 255.0, 8
-    elif img.dtype == np.uint16:
-        scale, depth = 65535.0, 16
-    elif img.dtype in (np.float32, np.float64):
-        scale, depth = 1.0, 16
-    else:
-        raise ImageReadError(path, f"unsupported sample type {img.dtype}")
-    x = img.astype(np.float32)
-    if scale != 1.0:
-        x *= 1.0 / scale
-    np.clip(x, 0.0, 1.0, out=x)
-    alpha = None
-    if x.ndim == 2:
-        rgb = cv2.cvtColor(x, cv2.COLOR_GRAY2RGB)
-    elif x.shape[2] == 1:
-        rgb = cv2.cvtColor(x[..., 0], cv2.COLOR_GRAY2RGB)
-    elif x.shape[2] == 3:
-        rgb = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
-    elif x.shape[2] == 4:
-        rgb = cv2.cvtColor(x, cv2.COLOR_BGRA2RGB)
-        alpha = np.ascontiguousarray(x[..., 3])
-    else:
-        raise ImageReadError(path, f"unsupported channel count {x.shape[2]}")
-    return Photo(rgb=rgb, alpha=alpha, bit_depth=depth)
+        raise ImageReadError(path, "not a decodable image (corrupt, truncated or not an image despite its name)")
+    img = _normalize_layout(path, img)
+    return Photo(apply_orientation(img, exif_orientation(buf[: 1 << 20].tobytes())))
 
 
 # ------------------------------------------------------------------------------------------------------ writers
-def encode_image(
-    rgb: np.ndarray, suffix: str, alpha: np.ndarray | None = None, bit_depth: int = 8, jpeg_quality: int = 95
-) -> bytes:
-    """Encode float RGB in ``[0, 1]`` (plus optional alpha) for a file ending in ``suffix``.
+def encode_photo(pixels: np.ndarray, suffix: str, jpeg_quality: int = 95) -> bytes:
+    """Encode uint8/uint16 gray, BGR or BGRA ``pixels`` as a file ending in ``suffix``.
 
-    16-bit is kept for PNG and TIFF; alpha is kept for PNG, TIFF and WebP (JPEG and BMP cannot hold it).
+    16 bits are kept for PNG and TIFF (:data:`DEEP_SUFFIXES`), alpha for PNG, TIFF, WebP and BMP
+    (:data:`ALPHA_SUFFIXES`); otherwise the pixels are reduced to 8 bits and the alpha is dropped.
+    ``jpeg_quality`` (1-100) applies to JPEG and WebP; WebP at 100 is lossless.
     """
     suffix = suffix.lower()
-    deep = bit_depth > 8 and suffix in (".png", ".tif", ".tiff")
-    keep_alpha = alpha is not None and suffix in (".png", ".tif", ".tiff", ".webp")
-    scale, dtype = (65535.0, np.uint16) if deep else (255.0, np.uint8)
-    bgr = cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2BGR)
-    if keep_alpha and alpha is not None:
-        bgr = np.dstack([bgr, alpha.astype(np.float32)])
-    out = (np.clip(bgr, 0.0, 1.0) * scale + 0.5).astype(dtype)
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(f"cannot write {suffix!r} files; use one of {', '.join(IMAGE_SUFFIXES)}")
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and suffix not in ALPHA_SUFFIXES:
+        pixels = pixels[..., :3]
+    if pixels.dtype != np.uint8 and suffix not in DEEP_SUFFIXES:
+        pixels = to_uint8(pixels)
     params: list[int] = []
     if suffix in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
     elif suffix == ".webp":
-        params = [cv2.IMWRITE_WEBP_QUALITY, 101 if keep_alpha else int(jpeg_quality)]
-    ok, encoded = cv2.imencode(suffix, out, params)
+        params = [cv2.IMWRITE_WEBP_QUALITY, 101 if jpeg_quality >= 100 else int(jpeg_quality)]
+    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels), params)
     if not ok:
-        raise ValueError(f"OpenCV cannot encode a {suffix} file")
+        raise ValueError(f"OpenCV could not encode a {suffix} file of shape {pixels.shape}")
     return encoded.tobytes()
 
 
