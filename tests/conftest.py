@@ -16,6 +16,9 @@ import pytest
 import torch
 import yaml
 
+# before anything imports huggingface_hub, which reads it once: hub look-ups fail at once instead of retrying
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -26,16 +29,25 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Any attempt to open a network connection fails the test (loopback stays allowed for torchrun/gloo)."""
-    real_connect = socket.socket.connect
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def local(host: object) -> bool:
+        return host is None or str(host).startswith("127.") or str(host) in ("localhost", "::1", "")
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else ""
-        internet = self.family in (socket.AF_INET, socket.AF_INET6)
-        if internet and not (str(host).startswith("127.") or host in ("localhost", "::1", "")):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not local(host):
             raise AssertionError(f"test tried to reach the network: {address}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
+    def guarded_lookup(host: object, *args: object, **kwargs: object) -> object:
+        # fail name look-ups at once too: waiting for DNS that cannot answer only makes the suite slow
+        if not local(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"test tried to look up {host}: tests never use the network")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_lookup)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield
 

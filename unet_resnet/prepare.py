@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import random
 import sys
@@ -291,7 +292,13 @@ def prepare(
     seen: dict[str, Path] = {}
     work = {"analyzed": 0, "written": 0, "reused": 0}
     stale: list[Path] = []
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker) if workers > 1 else None
+    # spawn, not fork: a fork of a process whose OpenMP / OpenCV thread pools are already running (a notebook, a
+    # test session, anything that imported torch) can deadlock in the child
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+        if workers > 1
+        else None
+    )
 
     def submit(rel: Path) -> Future:
         if pool is not None:
