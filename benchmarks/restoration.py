@@ -34,17 +34,23 @@ from unet_resnet.damage import damage  # noqa: E402
 from unet_resnet.data import fit_to_square  # noqa: E402
 from unet_resnet.imageio import list_images, read_rgb8, write_rgb8  # noqa: E402
 from unet_resnet.metrics import ab_l1, psnr, ssim  # noqa: E402
+from unet_resnet.restore import restore_lightness  # noqa: E402
 
 
-def restore(model: Colorizer, rgb8: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(clean L, damaged L, restored RGB uint8)`` for one square photo; L as uint8-scale floats (L/100 x 255)."""
+def restore(model: Colorizer, rgb8: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(clean L, damaged L, restored RGB uint8, infer's L)`` for one square photo; L as uint8-scale floats.
+
+    The restored RGB uses the model's L as it is; infer's L is what ``infer.py --restore`` keeps
+    (:func:`~unet_resnet.restore.restore_lightness`: the input's own L where the model repaired nothing).
+    """
     config = load_config(ROOT / "configs" / "restore_cpu.yaml").restore.damage_config()
     L_clean = rgb_to_lab(rgb8.astype(np.float32) / 255.0)[..., 0] / 100.0
     L_damaged = damage(L_clean, np.random.default_rng([seed, 7]), config)
     out = model.predict(L_damaged[None])[0]  # the photo is already at the render size
     lab = np.stack([(out[0] + 1.0) * 50.0, out[1] * 128.0, out[2] * 128.0], axis=-1)
     restored = to_uint8(lab_to_rgb(lab.astype(np.float32)))
-    return L_clean * 255.0, L_damaged * 255.0, restored
+    L_infer = restore_lightness(L_damaged.astype(np.float32), (out[0] + 1.0) / 2.0)
+    return L_clean * 255.0, L_damaged * 255.0, restored, L_infer * 255.0
 
 
 def main() -> int:
@@ -88,13 +94,14 @@ def main() -> int:
     paths = list_images(data / "val")[: args.limit or None]
     for i, path in enumerate(paths):
         truth = fit_to_square(read_rgb8(path), size, "squash", None)
-        L_clean, L_damaged, restored = restore(model, truth, i)
+        L_clean, L_damaged, restored, L_infer = restore(model, truth, i)
         L_restored = rgb_to_lab(restored.astype(np.float32) / 255.0)[..., 0] / 100.0 * 255.0
         rows.append(
             {
                 "photo": path.name,
                 "psnr_L_damaged": psnr(L_damaged, L_clean),
                 "psnr_L_restored": psnr(L_restored, L_clean),
+                "psnr_L_infer": psnr(L_infer, L_clean),
                 "ssim_L_damaged": ssim(L_damaged, L_clean),
                 "ssim_L_restored": ssim(L_restored, L_clean),
                 "ab_l1": ab_l1(restored, truth),
@@ -106,12 +113,14 @@ def main() -> int:
     keys = [k for k in rows[0] if k != "photo"]
     mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     mean["psnr_L_gain_db"] = mean["psnr_L_restored"] - mean["psnr_L_damaged"]
+    mean["psnr_L_infer_gain_db"] = mean["psnr_L_infer"] - mean["psnr_L_damaged"]
     summary = {"checkpoint": str(ckpt), "size": size, "photos": len(rows), "mean": mean, "per_photo": rows}
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     table = [
-        "| figure | damaged input | restored |",
+        "| figure | damaged input | restored (model's L) |",
         "|---|---|---|",
         f"| PSNR of L (dB) | {mean['psnr_L_damaged']:.2f} | {mean['psnr_L_restored']:.2f} |",
+        f"| PSNR of L as infer.py --restore keeps it (dB) | | {mean['psnr_L_infer']:.2f} |",
         f"| SSIM of L | {mean['ssim_L_damaged']:.4f} | {mean['ssim_L_restored']:.4f} |",
         f"| ab L1 (Lab units) | | {mean['ab_l1']:.2f} |",
         f"| RGB PSNR (dB) | | {mean['psnr_rgb']:.2f} |",
@@ -123,7 +132,7 @@ def main() -> int:
     examples = []
     for j, path in enumerate(list_images(ROOT / "data" / "samples")[:4]):
         truth = fit_to_square(read_rgb8(path), size, "squash", None)
-        _, L_damaged, restored = restore(model, truth, 1000 + j)
+        _, L_damaged, restored, _ = restore(model, truth, 1000 + j)
         gray_lab = np.stack([L_damaged / 255.0 * 100.0, *(np.zeros_like(L_damaged),) * 2], axis=-1)
         damaged = to_uint8(lab_to_rgb(gray_lab.astype(np.float32)))
         examples.append(np.concatenate([damaged, restored, truth], axis=1))

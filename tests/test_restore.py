@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
+import pytest
+import torch
+from conftest import TINY_DECODER
 
+from unet_resnet.checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
+from unet_resnet.colorize import Colorizer
+from unet_resnet.generator import UNetGenerator, model_spec
+from unet_resnet.infer import main as infer_main
 from unet_resnet.restore import repair_mask, restore_lightness
 
 
@@ -43,3 +52,60 @@ def test_local_repair_replaces_the_damaged_pixels() -> None:
     cv2.line(on_scratch.view(np.uint8), (50, 40), (460, 470), 1, 3)
     assert np.abs(out - L)[on_scratch].mean() < 0.5 * np.abs(damaged - L)[on_scratch].mean()
     assert repair_mask(cv2.resize(damaged, (128, 128), interpolation=cv2.INTER_AREA) - L_pred).max() > 0.5
+
+
+# ------------------------------------------------------------------------------------------- through inference
+def restoration_ckpt(folder: Path, out_channels: int = 3) -> Path:
+    torch.manual_seed(0)
+    G = UNetGenerator("none", TINY_DECODER, out_channels)
+    path = folder / f"G{out_channels}.pt"
+    spec = model_spec(TINY_DECODER, out_channels, 64)
+    save_atomic(
+        {"format_version": FORMAT_VERSION, "kind": "generator", "generator": state_dict_of(G), "model": spec}, path
+    )
+    return path
+
+
+def photo_L(bgr8: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr8.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)[..., 0] / 100.0
+
+
+def test_finish_puts_the_repaired_L_into_the_full_resolution_output(tmp_path: Path) -> None:
+    model = Colorizer.load(restoration_ckpt(tmp_path), "cpu", restore=True)
+    clean = (textured(300, 420) * 255).astype(np.uint8)
+    damaged = clean.copy()
+    cv2.line(damaged, (30, 20), (400, 280), 255, 3)
+    bgr = cv2.cvtColor(damaged, cv2.COLOR_GRAY2BGR)
+    # what a model that removed the scratch (and left colour at zero) would output at render size
+    L_small = cv2.resize(photo_L(cv2.cvtColor(clean, cv2.COLOR_GRAY2BGR)), (64, 64), interpolation=cv2.INTER_AREA)
+    predicted = np.stack([2.0 * L_small - 1.0, np.zeros_like(L_small), np.zeros_like(L_small)])
+    out = model.finish(bgr, predicted)
+    assert out.shape == bgr.shape and out.dtype == np.uint8
+    on_scratch = np.zeros(clean.shape, np.uint8)
+    cv2.line(on_scratch, (30, 20), (400, 280), 1, 3)
+    truth_L, out_L, damaged_L = (photo_L(cv2.cvtColor(x, cv2.COLOR_GRAY2BGR)) for x in (clean, out[..., 0], damaged))
+    mask = on_scratch.astype(bool)
+    assert np.abs(out_L - truth_L)[mask].mean() < 0.5 * np.abs(damaged_L - truth_L)[mask].mean()
+    # away from the scratch the photo's own detail is kept
+    far = cv2.dilate(on_scratch, np.ones((25, 25), np.uint8)) == 0
+    assert np.abs(out_L - damaged_L)[far].mean() < 0.01
+
+
+def test_infer_restore_writes_same_size_and_refuses_colour_only_models(
+    tiny_photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt3, ckpt2 = restoration_ckpt(tmp_path, 3), restoration_ckpt(tmp_path, 2)
+    src = sorted(tiny_photos.iterdir())[0]
+    out = tmp_path / "restored.png"
+    assert infer_main(["--in", str(src), "--out", str(out), "--ckpt", str(ckpt3), "--restore", "--quiet"]) == 0
+    assert cv2.imread(str(out)).shape == cv2.imread(str(src)).shape
+    # without --restore a restoration model only colorizes: the photo's own L is kept
+    plain = tmp_path / "plain.png"
+    assert infer_main(["--in", str(src), "--out", str(plain), "--ckpt", str(ckpt3), "--quiet"]) == 0
+    assert np.abs(photo_L(cv2.imread(str(plain))) - photo_L(cv2.imread(str(src)))).mean() < 0.01
+    capsys.readouterr()
+    code = infer_main(["--in", str(src), "--out", str(tmp_path / "x.png"), "--ckpt", str(ckpt2), "--restore"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(ckpt2) in err and "restore.enabled" in err
+    assert not (tmp_path / "x.png").exists()

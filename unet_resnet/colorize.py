@@ -23,6 +23,7 @@ from .checkpoint import CheckpointError, load_generator
 from .color import AB_SCALE, L_SCALE
 from .distributed import pick_device
 from .imageio import Photo, sample_scale, to_uint8
+from .restore import restore_lightness
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 STRIP_PIXELS = 1 << 20
@@ -78,12 +79,19 @@ def _row_weights(height: int, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return i0, i1, t.astype(np.float32)
 
 
-def render(pixels: np.ndarray, ab_small: np.ndarray, out: np.ndarray | None = None, order: str = "bgr") -> np.ndarray:
+def render(
+    pixels: np.ndarray,
+    ab_small: np.ndarray,
+    out: np.ndarray | None = None,
+    order: str = "bgr",
+    L_full: np.ndarray | None = None,
+) -> np.ndarray:
     """Full-resolution colour: the photo's own L with ``ab_small`` resized (bilinear) to the photo's size.
 
     ``pixels``: ``(H, W)`` gray, ``(H, W, 3)`` or ``(H, W, 4)`` (alpha last) in ``order``, uint8, uint16 or float32
     in ``[0, 1]``. ``ab_small``: ``(2, s, s)`` in ``[-1, 1]``. Returns the same dtype, ``(H, W, 3)`` or ``(H, W, 4)``
-    with the alpha copied. ``out`` may be ``pixels`` itself (3 or 4 channels) to colorize in place.
+    with the alpha copied. ``out`` may be ``pixels`` itself (3 or 4 channels) to colorize in place. ``L_full``:
+    an L/100 ``(H, W)`` to use instead of the photo's own (restoration).
     """
     h, w = pixels.shape[:2]
     channels = 4 if pixels.ndim == 3 and pixels.shape[2] == 4 else 3
@@ -91,6 +99,8 @@ def render(pixels: np.ndarray, ab_small: np.ndarray, out: np.ndarray | None = No
         out = np.empty((h, w, channels), pixels.dtype)
     if out.shape != (h, w, channels) or out.dtype != pixels.dtype:
         raise ValueError(f"out has shape {out.shape} {out.dtype}; expected {(h, w, channels)} {pixels.dtype}")
+    if L_full is not None and L_full.shape != (h, w):
+        raise ValueError(f"L_full has shape {L_full.shape}; expected {(h, w)}")
     scale = sample_scale(pixels.dtype)
     ab_hwc = np.ascontiguousarray(np.clip(ab_small, -1.0, 1.0).transpose(1, 2, 0), dtype=np.float32) * AB_SCALE
     i0, i1, t = _row_weights(h, ab_hwc.shape[0])
@@ -98,6 +108,8 @@ def render(pixels: np.ndarray, ab_small: np.ndarray, out: np.ndarray | None = No
     for y0 in range(0, h, rows):
         y1 = min(h, y0 + rows)
         lab = cv2.cvtColor(_as_float3(pixels[y0:y1], order), _TO_LAB[order])
+        if L_full is not None:
+            lab[..., 0] = L_full[y0:y1] * L_SCALE
         # Bilinear in two separable steps: rows at the model's width here, columns by OpenCV at full width.
         tt = t[y0:y1, None, None]
         ab_rows = ab_hwc[i0[y0:y1]] * (1.0 - tt) + ab_hwc[i1[y0:y1]] * tt
@@ -113,6 +125,22 @@ def render(pixels: np.ndarray, ab_small: np.ndarray, out: np.ndarray | None = No
         if channels == 4 and out is not pixels:
             out[y0:y1, :, 3] = pixels[y0:y1, :, 3]
     return out
+
+
+def full_lightness(pixels: np.ndarray, order: str = "bgr") -> np.ndarray:
+    """The photo's own L/100 at full resolution, float32 ``(H, W)``, converted strip by strip."""
+    h, w = pixels.shape[:2]
+    L = np.empty((h, w), np.float32)
+    rows = max(1, STRIP_PIXELS // w)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        L[y0:y1] = cv2.cvtColor(_as_float3(pixels[y0:y1], order), _TO_LAB[order])[..., 0] / L_SCALE
+    return np.clip(L, 0.0, 1.0, out=L)
+
+
+def restored_lightness(pixels: np.ndarray, L_pred: np.ndarray, order: str = "bgr") -> np.ndarray:
+    """Full-resolution repaired L/100 of a photo from a restoration model's L channel (``[-1, 1]``, render size)."""
+    return restore_lightness(full_lightness(pixels, order), (np.asarray(L_pred, np.float32) + 1.0) / 2.0)
 
 
 def gray_preview(pixels: np.ndarray, max_side: int) -> np.ndarray:
@@ -152,6 +180,7 @@ class Colorizer:
         device: str | torch.device = "auto",
         precision: str = "fp32",
         size: int | None = None,
+        restore: bool = False,
     ) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         if precision not in PRECISIONS:
@@ -163,15 +192,30 @@ class Colorizer:
         self.size = int(size or spec.get("size", 256))
         if self.size < 32:
             raise ValueError(f"render size must be at least 32, got {self.size}")
+        if restore and int(spec.get("out_channels", 2)) != 3:
+            raise ValueError(
+                "restoration needs a model trained in restoration mode (restore.enabled: true, e.g. "
+                "configs/coco_restore.yaml; it predicts L as well as ab); this one predicts only ab: "
+                "colorize without --restore, or train a restoration model"
+            )
+        self.restore = restore
         self.G = G.to(self.device).eval()
 
     @classmethod
     def load(
-        cls, path: str | Path, device: str = "auto", precision: str = "fp32", size: int | None = None
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        precision: str = "fp32",
+        size: int | None = None,
+        restore: bool = False,
     ) -> Colorizer:
         """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``."""
         G, spec = load_generator(path)
-        return cls(G, spec, device, precision, size)
+        try:
+            return cls(G, spec, device, precision, size, restore)
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
 
     @property
     def out_channels(self) -> int:
@@ -205,16 +249,31 @@ class Colorizer:
         """
         return render(np.asarray(rgb, dtype=np.float32), ab_small, order="rgb")
 
+    def finish(self, pixels: np.ndarray, predicted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Decoded pixels (gray, BGR or BGRA) + this model's output for them -> the full-resolution result.
+
+        With ``restore``, L is the repaired full-resolution L (:func:`~unet_resnet.restore.restore_lightness`);
+        otherwise the photo's own.
+        """
+        L_full = restored_lightness(pixels, predicted[0]) if self.restore else None
+        return render(pixels, predicted[-2:], out=out, L_full=L_full)
+
     def colorize(self, photos: Sequence[np.ndarray]) -> list[np.ndarray]:
         """float RGB photos (any sizes; their colour is ignored) -> colorized float RGB of the same sizes."""
         if not photos:
             return []
-        ab = self.predict_ab(np.stack([self.model_input(p) for p in photos]))
-        return [self.merge(p, a) for p, a in zip(photos, ab, strict=True)]
+        pred = self.predict(np.stack([self.model_input(p) for p in photos]))
+        if not self.restore:
+            return [self.merge(p, y[-2:]) for p, y in zip(photos, pred, strict=True)]
+        rgb = [np.asarray(p, dtype=np.float32) for p in photos]
+        return [
+            render(p, y[-2:], order="rgb", L_full=restored_lightness(p, y[0], "rgb"))
+            for p, y in zip(rgb, pred, strict=True)
+        ]
 
     def colorize_photos(self, photos: Sequence[Photo]) -> list[np.ndarray]:
         """Decoded photos -> colorized pixels exactly as ``infer.py`` writes them: same dtype, BGR or BGRA."""
         if not photos:
             return []
-        ab = self.predict_ab(np.stack([self.prepare(p.pixels) for p in photos]))
-        return [render(p.pixels, a) for p, a in zip(photos, ab, strict=True)]
+        pred = self.predict(np.stack([self.prepare(p.pixels) for p in photos]))
+        return [self.finish(p.pixels, y) for p, y in zip(photos, pred, strict=True)]

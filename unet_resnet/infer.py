@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError
-from .colorize import Colorizer, gray_preview, newest_checkpoint, render, side_by_side
+from .colorize import Colorizer, gray_preview, newest_checkpoint, side_by_side
 from .imageio import IMAGE_SUFFIXES, ImageReadError, encode_photo, is_image_file, list_images, read_photo, write_atomic
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--compare",
         action="store_true",
         help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT)",
+    )
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="also repair scratches, dust and fading (needs a model trained with restore.enabled; docs/restoration.md)",
     )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
@@ -211,9 +216,9 @@ def _decode(model: Colorizer, job: Job) -> _Item:
     return _Item(job, pixels, model.prepare(pixels), preview)
 
 
-def _finish(item: _Item, ab: np.ndarray, quality: int) -> None:
+def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> None:
     pixels = item.pixels
-    colour = render(pixels, ab, out=pixels if pixels.ndim == 3 else None)  # in place: no second full-size copy
+    colour = model.finish(pixels, predicted, out=pixels if pixels.ndim == 3 else None)  # in place: no second copy
     if item.job.dst is not None:
         write_atomic(item.job.dst, encode_photo(colour, item.job.dst.suffix, quality))
     if item.job.compare is not None and item.preview is not None:
@@ -268,14 +273,14 @@ class Pipeline:
     def _flush(self, pool: ThreadPoolExecutor) -> None:
         batch, self.batch = self.batch, []
         try:
-            ab = self.model.predict_ab(np.stack([item.L for item in batch]))
+            predicted = self.model.predict(np.stack([item.L for item in batch]))
         except RuntimeError as exc:  # e.g. CUDA out of memory: these photos fail, the run goes on
             for item in batch:
                 self.held -= item.cost
                 self.on_fail(item.job.src, f"model error ({str(exc)[:200]}); try a smaller --batch-size or --size")
             return
-        for item, a in zip(batch, ab, strict=True):
-            self.finishing.append((item, pool.submit(_finish, item, a, self.options.jpeg_quality)))
+        for item, y in zip(batch, predicted, strict=True):
+            self.finishing.append((item, pool.submit(_finish, self.model, item, y, self.options.jpeg_quality)))
 
     def _take_decoded(self) -> None:
         job, fut = self.decoding.popleft()
@@ -325,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
         if not args.ckpt:
             log.info("using checkpoint %s", ckpt)
-        model = Colorizer.load(ckpt, args.device, args.precision, args.size)
+        model = Colorizer.load(ckpt, args.device, args.precision, args.size, restore=args.restore)
     except (UsageError, CheckpointError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
