@@ -38,3 +38,9 @@ clean:
 
 quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py
+
+bench: $(STAMP)
+	$(BIN)/python -m unet_resnet.bench
+
+bench-compare: $(STAMP)
+	$(BIN)/python benchmarks/compare.py --markdown
