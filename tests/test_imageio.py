@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -244,3 +245,16 @@ def test_write_atomic_replaces_or_leaves_the_old_file(tmp_path: Path, monkeypatc
         write_atomic(path, b"third")
     assert path.read_bytes() == b"second"
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.png"]  # no temporary file left behind
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path: Path) -> None:
+    # mkstemp creates 0600 files; a colorized photo or a checkpoint must be readable like any file the user makes
+    from unet_resnet.checkpoint import save_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_atomic(tmp_path / "a.png", b"x")
+    save_atomic({"kind": "generator"}, tmp_path / "c.pt")
+    for name in ("a.png", "c.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "c.pt"]  # no temporary files left

@@ -7,13 +7,13 @@ generator (``kind == "generator"``) holds the generator's weights and spec only.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, cast
 
 import torch
 import torch.nn as nn
+
+from .imageio import atomic_writer
 
 FORMAT_VERSION = 1
 
@@ -53,18 +53,8 @@ def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
 
     A crash (even ``kill -9``) during the save leaves the previous file intact.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as f:
+        torch.save(obj, f)
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -38,7 +38,7 @@ def load_inception(path: str | Path, device: str | torch.device = "cpu") -> nn.M
     or without the auxiliary classifier, with any classifier size (its weights are not used). The model maps
     ``(B, 3, 299, 299)`` in ``[-1, 1]`` to ``(B, 2048)``.
     """
-    from torchvision.models import inception_v3  # type: ignore[import-untyped]
+    from torchvision.models import inception_v3
 
     path = Path(path)
     if not path.is_file():

@@ -12,12 +12,14 @@ of those layouts in any supported format, and :func:`write_atomic` puts the byte
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -262,23 +264,41 @@ def encode_photo(pixels: np.ndarray, suffix: str, jpeg_quality: int = 95) -> byt
     return encoded.tobytes()
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    An interrupted write leaves either the old file or none, never a half-written one.
+
+_UMASK = _read_umask()  # read once: os.umask is process-wide and writers run in threads
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only once it is complete (temporary file in the same folder,
+    fsync, ``os.replace``); on any error the temporary file is removed and ``path`` is left as it was.
+
+    The file gets the permissions of an ordinary new file (``0o666`` less the umask), not ``mkstemp``'s ``0o600``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_writer`: an interrupted write leaves the old file or none."""
+    with atomic_writer(path) as f:
+        f.write(data)
 
 
 def write_rgb8(path: str | Path, rgb8: np.ndarray) -> None:
