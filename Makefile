@@ -15,7 +15,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python train.py -c configs/demo.yaml
-	$(BIN)/python infer.py --in data/samples --out out/demo --overwrite
+	$(BIN)/python infer.py --in data/samples --out out/demo --overwrite --compare
 	@echo "demo done: colorized samples are in out/demo/ (side by side with the originals: out/demo-compare/)"
 
 lint: $(STAMP)
