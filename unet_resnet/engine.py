@@ -130,15 +130,20 @@ def gan_step(
     for i, (cond, target) in enumerate(batches):
         with autocast(), torch.set_grad_enabled(reuse):
             fake = nets.G(cond)
-        with _sync(nets.D, i == n - 1):
+        # The fake and the real half are backpropagated one after the other, so only one discriminator graph is
+        # alive at a time (the peak of the step); the gradients add up locally and are all-reduced once, with the
+        # real half of the last micro-batch.
+        with _sync(nets.D, False):
             with autocast():
                 logits_fake = nets.D(cond, fake.detach())
+                loss_fake = adversarial_loss(logits_fake, False, gan_loss)
+            opt_D.scaler.scale(0.5 * loss_fake / n).backward()
+        with _sync(nets.D, i == n - 1):
+            with autocast():
                 logits_real = nets.D(cond, target)
-                loss_D = 0.5 * (
-                    adversarial_loss(logits_fake, False, gan_loss)
-                    + adversarial_loss(logits_real, True, gan_loss, real_label)
-                )
-            opt_D.scaler.scale(loss_D / n).backward()
+                loss_real = adversarial_loss(logits_real, True, gan_loss, real_label)
+            opt_D.scaler.scale(0.5 * loss_real / n).backward()
+        loss_D = 0.5 * (loss_fake.detach() + loss_real.detach())
         fakes.append(fake if reuse else None)
         stats["loss_D"] += loss_D.detach().cpu() / n
         stats["D_real"] += torch.sigmoid(logits_real.detach().float()).mean().cpu() / n
