@@ -4,8 +4,9 @@
 Both systems train from random initialisation on ``../shared/data/train`` at 128x128, batch 16, 2 threads, for
 ``--minutes`` (default 20) split half L1 pretraining / half GAN; then each colorizes ``../shared/data/val`` and
 ``../shared/data/faces`` at full resolution, and ``../shared/bench/score.py`` scores both and the grayscale baseline.
-Writes ``results.json``, ``results.md`` and ``contact_sheet.png`` (gray | seed reference | ours | truth)
-under ``--out``.
+The bundled ``data/samples`` photos (never trained on) are colorized and scored as a third set. Writes
+``results.json``, ``results.md``, ``contact_sheet.png`` (12 ``val`` photos: gray | seed reference | ours | truth)
+and ``contact_sheet_samples.png`` (the same for 12 bundled samples, which may be published) under ``--out``.
 
     python benchmarks/quality.py                       # the full protocol (about 45 minutes on 2 cores)
     python benchmarks/quality.py --parallel            # both trainings at once, sharing the machine equally
@@ -114,6 +115,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "logs"
     sets = {name: subset(data / name, args.eval_limit, out / "truth" / name) for name in ("val", "faces")}
+    # The bundled samples are freely licensed (the held-out sets are not): their sheet is the one to publish.
+    sets["samples"] = subset(ROOT / "data" / "samples", args.eval_limit, out / "truth" / "samples")
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     started = time.time()
 
@@ -129,7 +132,8 @@ def main() -> int:
         ref_cmd = [*reference, "train", "--data", str(data / "train"), *recipe, "--out", str(ref_weights)]
         procs.append(("seed reference training", run(ref_cmd, logs / "ref_train.log", env)))
         if not args.parallel:
-            wait(*procs.pop(), logs / "ref_train.log")
+            what, proc = procs.pop()
+            wait(proc, what, logs / "ref_train.log")
     if args.ours_ckpt is None:
         overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}"]
         overrides += [f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
@@ -187,9 +191,9 @@ def main() -> int:
         lines += [f"| {system} | " + " | ".join(f"{r[m]:.3f}" for m in METRICS) + " |" for system, r in rows.items()]
         lines.append("")
     (out / "results.md").write_text("\n".join(lines))
-    contact_sheet(
-        sets["val"], {"reference": preds["reference"]["val"], "ours": preds["ours"]["val"]}, out / "contact_sheet.png"
-    )
+    for name, sheet in (("val", "contact_sheet.png"), ("samples", "contact_sheet_samples.png")):
+        columns = {"reference": preds["reference"][name], "ours": preds["ours"][name]}
+        contact_sheet(sets[name], columns, out / sheet)
     print("\n".join(lines))
     print(json.dumps({k: v for k, v in summary.items() if k != "scores"}))
     print(f"quality: results in {out}")

@@ -33,11 +33,12 @@ def test_quality_protocol_smoke(shared_data: Path, tmp_path: Path) -> None:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads((out / "results.json").read_text())
-    for name in ("val", "faces"):
+    for name in ("val", "faces", "samples"):
         rows = summary["scores"][name]
         assert set(rows) == {"grayscale", "ours"}
         assert rows["ours"]["images"] == 2 and rows["ours"]["psnr_rgb"] > 10
     assert summary["our_steps"] >= 1
+    assert (out / "contact_sheet_samples.png").stat().st_size > 0
     assert (out / "contact_sheet.png").stat().st_size > 0 and "| ours |" in (out / "results.md").read_text()
 
 
