@@ -114,6 +114,25 @@ def tiny_config(tmp_path: Path, tiny_photos: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture
+def overfit_config(tiny_config: Callable[..., Path], tmp_path: Path, sample_paths: list[Path]) -> Callable[..., Path]:
+    """A tiny config that fits 4 real 64x64 photos with L1 alone (40 epochs of one batch, lr 2e-3, no flips);
+    keyword arguments override as in ``tiny_config``."""
+    photos = tmp_path / "four"
+    write_small_copies(sample_paths[:4], photos, (64, 64))
+    base: dict[str, object] = {
+        "data.train": str(photos),
+        "data.val_fraction": 0.0,
+        "data.batch_size": 4,
+        "data.flip": False,
+        "train.pretrain_epochs": 40,
+        "train.gan_epochs": 0,
+        "train.lr": 2e-3,
+        "log.samples": 0,
+    }
+    return lambda **overrides: tiny_config(**(base | overrides))
+
+
 @pytest.fixture(scope="session")
 def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An exported-generator checkpoint of a small random generator (render size 64)."""

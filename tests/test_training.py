@@ -32,25 +32,9 @@ def run_dir_of(cfg_path: Path) -> Path:
     return Path(load_config(cfg_path).log.dir) / "tiny"
 
 
-def test_a_few_dozen_steps_lower_l1_clearly(
-    tiny_config: Callable[..., Path], tmp_path: Path, sample_paths: list[Path]
-) -> None:
-    from conftest import write_small_copies
-
-    photos = tmp_path / "four"
-    write_small_copies(sample_paths[:4], photos, (64, 64))
-    cfg = tiny_config(
-        **{
-            "data.train": str(photos),
-            "data.val_fraction": 0.0,
-            "data.batch_size": 4,
-            "data.flip": False,
-            "train.pretrain_epochs": 40,
-            "train.gan_epochs": 0,
-            "train.lr": 2e-3,
-            "log.samples": 0,
-        }
-    )
+def test_a_few_dozen_steps_lower_l1_clearly(overfit_config: Callable[..., Path]) -> None:
+    cfg = overfit_config()
+    photos = Path(load_config(cfg).data.train)
     torch.manual_seed(0)
     initial = UNetGenerator("none", [32, 16, 16, 8, 8])
     assert training.main(["-c", str(cfg)]) == 0
