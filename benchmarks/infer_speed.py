@@ -108,7 +108,9 @@ def main() -> int:
         return 0
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    photos = sum(1 for p in val.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    from unet_resnet.imageio import list_images
+
+    photos = len(list_images(val))  # what infer.py will colorize
     threads = str(args.threads)
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "PYTHONPATH": str(ROOT)}
     ours_ckpt = out / "G_random.safetensors"

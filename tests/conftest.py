@@ -136,21 +136,12 @@ def overfit_config(tiny_config: Callable[..., Path], tmp_path: Path, sample_path
 @pytest.fixture(scope="session")
 def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An exported-generator checkpoint of a small random generator (render size 64)."""
-    from unet_resnet.checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
+    from unet_resnet.export import export_pt
     from unet_resnet.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)
-    G = UNetGenerator("none", TINY_DECODER, 2)
     path = tmp_path_factory.mktemp("ckpt") / "tiny_G.pt"
-    save_atomic(
-        {
-            "format_version": FORMAT_VERSION,
-            "kind": "generator",
-            "generator": state_dict_of(G),
-            "model": model_spec(TINY_DECODER, 2, 64),
-        },
-        path,
-    )
+    export_pt(UNetGenerator("none", TINY_DECODER, 2), model_spec(TINY_DECODER, 2, 64), path)
     return path
 
 

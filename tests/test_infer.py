@@ -32,7 +32,7 @@ def _one_torch_thread() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
-    from unet_resnet.checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
+    from unet_resnet.export import export_pt
     from unet_resnet.generator import UNetGenerator, model_spec
 
     torch.manual_seed(1)
@@ -40,10 +40,7 @@ def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with torch.no_grad():
         G.head.weight.mul_(30.0)  # mean |ab| about 15 Lab units, like a trained model
     path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
-    spec = model_spec(TINY_DECODER, 2, 64)
-    save_atomic(
-        {"format_version": FORMAT_VERSION, "kind": "generator", "generator": state_dict_of(G), "model": spec}, path
-    )
+    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
     return path
 
 

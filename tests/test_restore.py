@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import TINY_DECODER
 
-from unet_resnet.checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
 from unet_resnet.colorize import Colorizer
+from unet_resnet.export import export_pt
 from unet_resnet.generator import UNetGenerator, model_spec
 from unet_resnet.infer import main as infer_main
 from unet_resnet.restore import repair_mask, restore_lightness
@@ -59,10 +59,7 @@ def restoration_ckpt(folder: Path, out_channels: int = 3) -> Path:
     torch.manual_seed(0)
     G = UNetGenerator("none", TINY_DECODER, out_channels)
     path = folder / f"G{out_channels}.pt"
-    spec = model_spec(TINY_DECODER, out_channels, 64)
-    save_atomic(
-        {"format_version": FORMAT_VERSION, "kind": "generator", "generator": state_dict_of(G), "model": spec}, path
-    )
+    export_pt(G, model_spec(TINY_DECODER, out_channels, 64), path)
     return path
 
 

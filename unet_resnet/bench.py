@@ -101,13 +101,12 @@ def build_training(
     size: int, batch: int, decoder_channels: Sequence[int], device: torch.device, precision: str,
     channels_last: bool, compile_: bool,
 ) -> tuple[Any, Any, Any, Any, list[tuple[torch.Tensor, torch.Tensor]]]:  # fmt: skip
-    """Generator, discriminator, ``Nets``, optimizers and one random batch, set up as ``training.setup`` does."""
+    """``Nets``, both optimizers, autocast factory, dtype and one random batch, built as training builds them."""
     from .config import Config
     from .discriminator import PatchDiscriminator
     from .distributed import DistInfo
-    from .engine import Nets, Optim
     from .generator import UNetGenerator
-    from .training import autocast_factory, resolve_precision, wrap
+    from .training import autocast_factory, build_step_state, resolve_precision
 
     cfg = Config()
     cfg.model.decoder_channels = list(decoder_channels)
@@ -117,20 +116,12 @@ def build_training(
     G = UNetGenerator("none", decoder_channels, 2)
     D = PatchDiscriminator(in_channels=3, base=cfg.model.disc_channels)
     dtype = resolve_precision(precision, device)
-    Gw, Dw = wrap(G, cfg, info), wrap(D, cfg, info)
-    D_frozen = torch.compile(D) if compile_ else D
-    nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
-    betas = (cfg.train.beta1, cfg.train.beta2)
-
-    def optim(model: nn.Module) -> Optim:
-        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
-        return Optim(adam, torch.amp.GradScaler(device.type, enabled=dtype == torch.float16))
-
+    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     L = torch.rand(batch, 1, size, size, device=device).contiguous(memory_format=fmt)
     ab = (torch.rand(batch, 2, size, size, device=device) * 1.2 - 0.6).contiguous(memory_format=fmt)
     autocast = autocast_factory(device, dtype)
-    return nets, (optim(G), optim(D)), autocast, dtype, [(L, ab)]
+    return nets, (opt_G, opt_D), autocast, dtype, [(L, ab)]
 
 
 def train_worker(args: argparse.Namespace, device: torch.device) -> dict[str, float]:
@@ -222,14 +213,13 @@ def postprocess_rate(photo: Path, size: int, iters: int, warmup: int) -> float:
 def e2e_rate(G: nn.Module, spec: dict[str, Any], photos: Sequence[Path], device: torch.device, precision: str,
              repeats: int) -> float:  # fmt: skip
     """Images/s of ``infer`` over ``photos``, model loading included, after one warm-up run on the first photo."""
-    from .checkpoint import FORMAT_VERSION, save_atomic, state_dict_of
+    from .export import export_pt
     from .infer import main as infer_main
 
     with tempfile.TemporaryDirectory(prefix="unet_resnet_bench_") as tmp:
         root = Path(tmp)
         ckpt = root / "generator.pt"
-        save_atomic({"format_version": FORMAT_VERSION, "kind": "generator", "generator": state_dict_of(G),
-                     "model": spec}, ckpt)  # fmt: skip
+        export_pt(G, spec, ckpt)
         inp = root / "in"
         inp.mkdir()
         for i, src in enumerate(photos):  # links keep the photos' own bytes and formats, limited to this list

@@ -107,8 +107,10 @@ def render(
     rows = max(1, STRIP_PIXELS // w)
     for y0 in range(0, h, rows):
         y1 = min(h, y0 + rows)
-        lab = cv2.cvtColor(_as_float3(pixels[y0:y1], order), _TO_LAB[order])
-        if L_full is not None:
+        if L_full is None:
+            lab = cv2.cvtColor(_as_float3(pixels[y0:y1], order), _TO_LAB[order])
+        else:  # L and ab both replaced: the strip's own Lab is not needed
+            lab = np.empty((y1 - y0, w, 3), np.float32)
             lab[..., 0] = L_full[y0:y1] * L_SCALE
         # Bilinear in two separable steps: rows at the model's width here, columns by OpenCV at full width.
         tt = t[y0:y1, None, None]
@@ -237,10 +239,6 @@ class Colorizer:
             out = self.G(x)
         return out.float().cpu().numpy()
 
-    def predict_ab(self, L_small: np.ndarray) -> np.ndarray:
-        """``(B, size, size)`` L/100 -> ab ``(B, 2, size, size)`` in ``[-1, 1]`` (a restoration model's L dropped)."""
-        return self.predict(L_small)[:, -2:]
-
     @staticmethod
     def merge(rgb: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
         """Full-resolution colour: the photo's own L with ``ab_small (2, s, s)`` resized to its size (bilinear).
@@ -249,27 +247,23 @@ class Colorizer:
         """
         return render(np.asarray(rgb, dtype=np.float32), ab_small, order="rgb")
 
-    def finish(self, pixels: np.ndarray, predicted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Decoded pixels (gray, BGR or BGRA) + this model's output for them -> the full-resolution result.
+    def finish(
+        self, pixels: np.ndarray, predicted: np.ndarray, out: np.ndarray | None = None, order: str = "bgr"
+    ) -> np.ndarray:
+        """Pixels (as :func:`render` takes them) + this model's output for them -> the full-resolution result.
 
         With ``restore``, L is the repaired full-resolution L (:func:`~unet_resnet.restore.restore_lightness`);
-        otherwise the photo's own.
+        otherwise the photo's own. A restoration model's L channel is ignored without ``restore``.
         """
-        L_full = restored_lightness(pixels, predicted[0]) if self.restore else None
-        return render(pixels, predicted[-2:], out=out, L_full=L_full)
+        L_full = restored_lightness(pixels, predicted[0], order) if self.restore else None
+        return render(pixels, predicted[-2:], out=out, order=order, L_full=L_full)
 
     def colorize(self, photos: Sequence[np.ndarray]) -> list[np.ndarray]:
         """float RGB photos (any sizes; their colour is ignored) -> colorized float RGB of the same sizes."""
         if not photos:
             return []
         pred = self.predict(np.stack([self.model_input(p) for p in photos]))
-        if not self.restore:
-            return [self.merge(p, y[-2:]) for p, y in zip(photos, pred, strict=True)]
-        rgb = [np.asarray(p, dtype=np.float32) for p in photos]
-        return [
-            render(p, y[-2:], order="rgb", L_full=restored_lightness(p, y[0], "rgb"))
-            for p, y in zip(rgb, pred, strict=True)
-        ]
+        return [self.finish(np.asarray(p, dtype=np.float32), y, order="rgb") for p, y in zip(photos, pred, strict=True)]
 
     def colorize_photos(self, photos: Sequence[Photo]) -> list[np.ndarray]:
         """Decoded photos -> colorized pixels exactly as ``infer.py`` writes them: same dtype, BGR or BGRA."""

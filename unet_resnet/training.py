@@ -234,6 +234,22 @@ def wrap(model: nn.Module, cfg: Config, info: DistInfo) -> nn.Module:
     return model
 
 
+def build_step_state(
+    G: nn.Module, D: nn.Module, cfg: Config, info: DistInfo, dtype: torch.dtype
+) -> tuple[Nets, Optim, Optim]:
+    """The wrapped networks and both optimizers (Adam + a GradScaler, enabled for fp16) the engine's steps take."""
+    Gw, Dw = wrap(G, cfg, info), wrap(D, cfg, info)
+    D_frozen = torch.compile(D) if cfg.train.compile else D  # outside DDP, see engine.Nets
+    nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
+    betas = (cfg.train.beta1, cfg.train.beta2)
+
+    def optim(model: nn.Module) -> Optim:
+        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
+        return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
+
+    return nets, optim(G), optim(D)
+
+
 # ------------------------------------------------------------------------------------------------- the run
 @dataclass
 class Run:
@@ -304,19 +320,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     G, D, _ = build_models(cfg, info, from_checkpoint=state is not None)
     spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size)  # type: ignore[arg-type]
     dtype = resolve_precision(cfg.train.precision, info.device)
-    fp16 = dtype == torch.float16
-    Gw, Dw = wrap(G, cfg, info), wrap(D, cfg, info)
-    D_frozen = torch.compile(D) if cfg.train.compile else D  # outside DDP, see engine.Nets
-    nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
-    betas = (cfg.train.beta1, cfg.train.beta2)
-    opt_G = Optim(
-        torch.optim.Adam(G.parameters(), lr=cfg.train.lr, betas=betas),
-        torch.amp.GradScaler(info.device.type, enabled=fp16),
-    )
-    opt_D = Optim(
-        torch.optim.Adam(D.parameters(), lr=cfg.train.lr, betas=betas),
-        torch.amp.GradScaler(info.device.type, enabled=fp16),
-    )
+    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
     train_set, val_set = build_data(cfg, info)
     stages = list(STAGES) if stage == "both" else [stage]
     progress = Progress(stage=stages[0])
