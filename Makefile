@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -40,7 +41,7 @@ quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py
 
 bench: $(STAMP)
-	$(BIN)/python -m unet_resnet.bench
+	$(BIN)/unet-resnet bench
 
 bench-compare: $(STAMP)
 	$(BIN)/python benchmarks/compare.py --markdown

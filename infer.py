@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Colorize a folder of photos. See `python infer.py --help`."""
+"""Colorize photos: ``python infer.py --in DIR --out DIR``; same as ``unet-resnet infer``."""
 
 import sys
 
-from unet_resnet.infer import main
+from unet_resnet.cli.infer import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="infer.py"))

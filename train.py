@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Train the colorizer. See `python train.py --help`; under torchrun it trains with DDP."""
+"""Train the colorizer: ``python train.py -c configs/coco.yaml`` (DDP under torchrun); same as ``unet-resnet train``."""
 
 import sys
 
-from unet_resnet.training import main
+from unet_resnet.cli.train import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="train.py"))

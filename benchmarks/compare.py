@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side by side: our ``python -m unet_resnet.bench`` and the seed reference, in one run, same size, batch, threads.
+"""Side by side: our ``unet-resnet bench`` and the seed reference, in one run, same size, batch, threads.
 
 The reference (``../shared/bench/seed_reference.py``, the original notebook rebuilt with its own libraries) runs in
 its own venv: ``--ref-python``, else ``../shared/bench/.venv-reference`` if it exists, else the venv that
@@ -75,7 +75,7 @@ def one_round(args: argparse.Namespace, shared: Path, ref_python: Path) -> tuple
     common = ["--size", str(args.size), "--iters", str(args.iters), "--warmup", str(args.warmup)]
     data = ["--data", args.data, "--data-limit", str(args.data_limit), "--infer-data", args.infer_data]
     data += ["--infer-limit", str(args.infer_limit), "--threads", str(args.threads)]
-    ours_cmd = [sys.executable, "-m", "unet_resnet.bench", *common, *data, "--batch", str(args.batch)]
+    ours_cmd = [sys.executable, "-m", "unet_resnet", "bench", *common, *data, "--batch", str(args.batch)]
     ours_cmd += ["--decoder-channels", *map(str, args.decoder_channels), *args.bench_args]
     ours = run_json(ours_cmd, "ours")
     ref_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -34,15 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PEAK_RSS = """
 import json, resource, sys
 sys.argv = ["infer.py"] + json.loads(sys.argv[1])
-from unet_resnet.infer import main
+from unet_resnet.inference.pipeline import main
 code = main(sys.argv[1:])
 print("PEAK_RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, code)
 """
 
 FLOAT_PATH_RSS = """
 import resource, sys
-from unet_resnet.colorize import Colorizer
-from unet_resnet.imageio import read_photo
+from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.data.imageio import read_photo
 model = Colorizer.load(sys.argv[1], "cpu", "fp32", int(sys.argv[3]))
 model.colorize([read_photo(sys.argv[2]).rgb])
 print("PEAK_RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
@@ -73,8 +73,8 @@ def make_generator(path: Path, size: int) -> None:
     """A random generator with the default decoder, exported as safetensors (what infer.py --ckpt reads)."""
     import torch
 
-    from unet_resnet.export import export_safetensors
-    from unet_resnet.generator import UNetGenerator, model_spec
+    from unet_resnet.inference.export import export_safetensors
+    from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)
     decoder = [256, 128, 64, 32, 16]
@@ -108,7 +108,7 @@ def main() -> int:
         return 0
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    from unet_resnet.imageio import list_images
+    from unet_resnet.data.imageio import list_images
 
     photos = len(list_images(val))  # what infer.py will colorize
     threads = str(args.threads)

@@ -12,7 +12,7 @@ Run it with the reference's Python (the venv of ``setup_reference.sh``), never w
 - ``e2e_images_per_s``: its ``colorize`` command over ``--infer-data`` with random weights, model loading
   included, after one warm-up run on the first photo.
 
-Medians over ``--iters`` timed repetitions after ``--warmup`` untimed ones, as in ``python -m unet_resnet.bench``.
+Medians over ``--iters`` timed repetitions after ``--warmup`` untimed ones, as in ``unet-resnet bench``.
 """
 
 from __future__ import annotations

@@ -27,21 +27,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unet_resnet.color import colorfulness, lab_to_rgb, rgb_to_lab, to_uint8  # noqa: E402
-from unet_resnet.colorize import Colorizer  # noqa: E402
 from unet_resnet.config import load_config  # noqa: E402
-from unet_resnet.damage import damage  # noqa: E402
-from unet_resnet.data import fit_to_square  # noqa: E402
-from unet_resnet.imageio import list_images, read_rgb8, write_rgb8  # noqa: E402
+from unet_resnet.data.color import colorfulness, lab_to_rgb, rgb_to_lab, to_uint8  # noqa: E402
+from unet_resnet.data.damage import damage  # noqa: E402
+from unet_resnet.data.dataset import fit_to_square  # noqa: E402
+from unet_resnet.data.imageio import list_images, read_rgb8, write_rgb8  # noqa: E402
+from unet_resnet.inference.colorizer import Colorizer  # noqa: E402
+from unet_resnet.inference.restore import restore_lightness  # noqa: E402
 from unet_resnet.metrics import ab_l1, psnr, ssim  # noqa: E402
-from unet_resnet.restore import restore_lightness  # noqa: E402
 
 
 def restore(model: Colorizer, rgb8: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(clean L, damaged L, restored RGB uint8, infer's L)`` for one square photo; L as uint8-scale floats.
 
     The restored RGB uses the model's L as it is; infer's L is what ``infer.py --restore`` keeps
-    (:func:`~unet_resnet.restore.restore_lightness`: the input's own L where the model repaired nothing).
+    (:func:`~unet_resnet.inference.restore.restore_lightness`: the input's own L where the model repaired nothing).
     """
     config = load_config(ROOT / "configs" / "restore_cpu.yaml").restore.damage_config()
     L_clean = rgb_to_lab(rgb8.astype(np.float32) / 255.0)[..., 0] / 100.0

@@ -136,8 +136,8 @@ def overfit_config(tiny_config: Callable[..., Path], tmp_path: Path, sample_path
 @pytest.fixture(scope="session")
 def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An exported-generator checkpoint of a small random generator (render size 64)."""
-    from unet_resnet.export import export_pt
-    from unet_resnet.generator import UNetGenerator, model_spec
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "tiny_G.pt"

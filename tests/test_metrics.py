@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_resnet.fid import frechet_distance
+from unet_resnet.evaluation.fid import frechet_distance
 from unet_resnet.metrics import ab_l1, colorfulness, gray_baseline, image_scores, l_l1, psnr, ssim, summarize
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,6 @@ from typing import Any
 
 import yaml
 
-from .damage import DamageConfig
-
 
 class ConfigError(ValueError):
     """A configuration file or override that does not fit the schema."""
@@ -104,6 +102,30 @@ class LogConfig:
     samples: int = 6
     """Validation photos drawn in each epoch's sample grid."""
     tensorboard: bool = False
+
+
+@dataclass
+class DamageConfig:
+    """Probability (``p_*``) and strength in ``[0, 1]`` (``s_*``) of each effect."""
+
+    p_scratches: float = 0.6
+    s_scratches: float = 0.5
+    p_stripes: float = 0.25
+    s_stripes: float = 0.5
+    p_dust: float = 0.5
+    s_dust: float = 0.5
+    p_grain: float = 0.6
+    s_grain: float = 0.4
+    p_blur: float = 0.3
+    s_blur: float = 0.4
+    p_jpeg: float = 0.3
+    s_jpeg: float = 0.5
+    p_fade: float = 0.5
+    s_fade: float = 0.5
+    p_exposure: float = 0.4
+    s_exposure: float = 0.5
+    p_tears: float = 0.15
+    s_tears: float = 0.5
 
 
 @dataclass

@@ -7,7 +7,7 @@ Definitions (all on 8-bit sRGB unless stated):
   over the three channels of the map with a 5-pixel border dropped (images smaller than 11 pixels keep it).
 - ``ab_l1``: mean ``|a_pred - a_true|`` and ``|b_pred - b_true|`` in CIE Lab units.
 - ``l_l1``: mean ``|L_pred - L_true|`` in CIE Lab units (a colorizer must keep the input's lightness: near 0).
-- ``colorfulness``: Hasler & Suesstrunk, see :func:`unet_resnet.color.colorfulness`.
+- ``colorfulness``: Hasler & Suesstrunk, see :func:`unet_resnet.data.color.colorfulness`.
 
 :func:`image_scores` and :func:`summarize` give the per-image figures and the means that ``evaluate`` reports; they
 follow the definitions of the project's neutral scorer (means over images; ``delta_cf`` is the gap between the mean
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .color import colorfulness, gray_rgb, rgb_to_lab, to_uint8
+from unet_resnet.data.color import colorfulness, gray_rgb, rgb_to_lab, to_uint8
 
 __all__ = ["psnr", "ssim", "ab_l1", "l_l1", "colorfulness", "gray_baseline", "image_scores", "summarize"]
 

@@ -1,0 +1,260 @@
+"""Reading every kind of photo a user's folder holds, EXIF orientation, encoding, atomic writes.
+
+The builders at the top (``write_nasty_folder`` and friends) are shared with tests/test_infer.py.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import rgb_image
+
+from unet_resnet.data import imageio
+from unet_resnet.data.imageio import (
+    ImageReadError,
+    encode_photo,
+    exif_orientation,
+    read_photo,
+    read_rgb8,
+    to_uint8,
+    write_atomic,
+)
+
+
+# ----------------------------------------------------------------------------------------------------- builders
+def exif_segment(orientation: int, endian: str = "<") -> bytes:
+    """A JPEG APP1 segment holding a minimal EXIF block: IFD0 with the Orientation tag only."""
+    order = b"II" if endian == "<" else b"MM"
+    entry = struct.pack(endian + "HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff = order + struct.pack(endian + "HI", 42, 8) + struct.pack(endian + "H", 1) + entry + struct.pack("<I", 0)
+    body = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def jpeg_with_orientation(bgr: np.ndarray, orientation: int, endian: str = "<") -> bytes:
+    """``bgr`` encoded as JPEG with an EXIF orientation segment right after SOI (OpenCV cannot write EXIF)."""
+    ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    data = enc.tobytes()
+    return data[:2] + exif_segment(orientation, endian) + data[2:]
+
+
+def png_with_orientation(bgr: np.ndarray, orientation: int) -> bytes:
+    """``bgr`` as PNG with an ``eXIf`` chunk before the image data."""
+    ok, enc = cv2.imencode(".png", bgr)
+    assert ok
+    data = enc.tobytes()
+    tiff = exif_segment(orientation)[10:]  # drop marker, length and "Exif\0\0"
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    ihdr_end = 8 + 8 + 13 + 4
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def asymmetric_bgr(h: int = 24, w: int = 36) -> np.ndarray:
+    """A colour image whose every flip and rotation differs (quadrants of different colours, a bar on top)."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[: h // 2, : w // 2] = (255, 0, 0)
+    img[h // 2 :, : w // 2] = (0, 255, 0)
+    img[:, w // 2 :] = (0, 0, 255)
+    img[:3, : w // 3] = 255
+    return img
+
+
+def write_nasty_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """Every kind of input: returns ``({good relative path: (height, width) as displayed}, [bad relative paths])``."""
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "sub").mkdir()
+    rgb = rgb_image(30, 40, seed=1)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    good: dict[str, tuple[int, int]] = {}
+
+    deep = (bgr.astype(np.uint16) * 257 + np.arange(40, dtype=np.uint16)[None, :, None]).astype(np.uint16)
+    cv2.imwrite(str(root / "deep16.png"), deep)
+    good["deep16.png"] = (30, 40)
+    alpha = np.tile(np.linspace(0, 255, 40).astype(np.uint8), (30, 1))
+    cv2.imwrite(str(root / "rgba.png"), np.dstack([bgr, alpha]))
+    good["rgba.png"] = (30, 40)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=95)
+    (root / "cmyk.jpg").write_bytes(buf.getvalue())
+    good["cmyk.jpg"] = (30, 40)
+    (root / "rotated.jpg").write_bytes(jpeg_with_orientation(bgr, 6))  # stored 40 wide, shown 40 high
+    good["rotated.jpg"] = (40, 30)
+    Image.fromarray(rgb).quantize(16).save(root / "palette.png")
+    good["palette.png"] = (30, 40)
+    cv2.imwrite(str(root / "gray.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    good["gray.png"] = (30, 40)
+    cv2.imwrite(str(root / "tiny.png"), bgr[:1, :1])
+    good["tiny.png"] = (1, 1)
+    cv2.imwrite(str(root / "scan.tif"), cv2.cvtColor(deep, cv2.COLOR_BGR2GRAY))
+    good["scan.tif"] = (30, 40)
+    cv2.imwrite(str(root / "web.webp"), bgr, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    good["web.webp"] = (30, 40)
+    cv2.imwrite(str(root / "sub" / "old.bmp"), bgr[:20, :28])
+    good["sub/old.bmp"] = (20, 28)
+
+    (root / ".thumbnails").mkdir()  # hidden: a viewer's cache and macOS resource forks are not photos
+    cv2.imwrite(str(root / ".thumbnails" / "web.jpg"), bgr)
+    (root / "._rgba.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+
+    (root / "empty.jpg").write_bytes(b"")
+    ok, enc = cv2.imencode(".jpg", rgb_image(64, 64, seed=2))
+    (root / "truncated.jpg").write_bytes(enc.tobytes()[: len(enc) // 2])
+    (root / "notes.png").write_text("this is not a picture\n")
+    return good, ["empty.jpg", "truncated.jpg", "notes.png"]
+
+
+# ---------------------------------------------------------------------------------------------- EXIF orientation
+@pytest.mark.parametrize("endian", ["<", ">"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientation_matches_opencv(tmp_path: Path, orientation: int, endian: str) -> None:
+    data = jpeg_with_orientation(asymmetric_bgr(), orientation, endian)
+    path = tmp_path / "o.jpg"
+    path.write_bytes(data)
+    expected = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # OpenCV applies EXIF itself here
+    assert exif_orientation(data) == orientation
+    np.testing.assert_array_equal(read_photo(path).pixels, expected)
+    np.testing.assert_array_equal(read_rgb8(path), expected[..., ::-1])
+
+
+def test_png_exif_orientation(tmp_path: Path) -> None:
+    bgr = asymmetric_bgr()
+    path = tmp_path / "o.png"
+    path.write_bytes(png_with_orientation(bgr, 8))
+    np.testing.assert_array_equal(read_photo(path).pixels, cv2.rotate(bgr, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    assert read_rgb8(path).shape == (36, 24, 3)
+
+
+def test_orientation_ignores_junk() -> None:
+    assert exif_orientation(b"") == 1
+    assert exif_orientation(b"\xff\xd8\xff\xe1\x00\x08Exif\x00\x00") == 1  # EXIF block cut short
+    assert exif_orientation(jpeg_with_orientation(asymmetric_bgr(), 9)) == 1  # out of range
+
+
+# -------------------------------------------------------------------------------------------------------- reading
+def test_every_layout_decodes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    good, _ = write_nasty_folder(tmp_path)
+    original = cv2.cvtColor(rgb_image(30, 40, seed=1), cv2.COLOR_RGB2BGR).astype(np.float64)
+    photos = {name: read_photo(tmp_path / name) for name in good}
+    for name, (h, w) in good.items():
+        assert photos[name].pixels.shape[:2] == (h, w), name
+    assert photos["deep16.png"].pixels.dtype == np.uint16 and photos["deep16.png"].bit_depth == 16
+    assert photos["scan.tif"].pixels.dtype == np.uint16 and photos["scan.tif"].pixels.ndim == 2
+    rgba = photos["rgba.png"]
+    assert rgba.alpha is not None
+    np.testing.assert_array_equal(rgba.alpha[0], np.linspace(0, 255, 40).astype(np.uint8))
+    assert photos["gray.png"].pixels.ndim == 2 and photos["gray.png"].alpha is None
+    assert np.abs(photos["cmyk.jpg"].pixels - original).mean() < 4  # CMYK converted to BGR, not inverted
+    palette_rgb = np.asarray(Image.open(tmp_path / "palette.png").convert("RGB"))
+    np.testing.assert_array_equal(photos["palette.png"].pixels, palette_rgb[..., ::-1])  # palette expanded
+    assert photos["rgba.png"].rgb.dtype == np.float32 and photos["rgba.png"].rgb.shape == (30, 40, 3)
+    np.testing.assert_allclose(photos["deep16.png"].rgb[..., ::-1], photos["deep16.png"].pixels / 65535.0, atol=1e-6)
+
+
+def test_float_tiff_becomes_16_bit(tmp_path: Path) -> None:
+    x = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    cv2.imwrite(str(tmp_path / "hdr.tif"), x)
+    pixels = read_photo(tmp_path / "hdr.tif").pixels
+    assert pixels.dtype == np.uint16
+    np.testing.assert_array_equal(pixels, np.round(x * 65535).astype(np.uint16))
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("empty.jpg", "empty file"), ("truncated.jpg", "not a decodable image"), ("notes.png", "not a decodable image")],
+)
+def test_unreadable_files_name_the_file_and_reason(tmp_path: Path, name: str, reason: str) -> None:
+    write_nasty_folder(tmp_path)
+    with pytest.raises(ImageReadError) as err:
+        read_photo(tmp_path / name)
+    assert str(err.value).startswith(f"{tmp_path / name}: ") and reason in err.value.reason
+
+
+def test_missing_directory_and_permission_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImageReadError, match="file not found"):
+        read_photo(tmp_path / "gone.png")
+    with pytest.raises(ImageReadError, match="is a directory"):
+        read_photo(tmp_path)
+    locked = tmp_path / "locked.png"
+    cv2.imwrite(str(locked), asymmetric_bgr())
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):  # root reads anything: simulate what everyone else gets
+        real = np.fromfile
+
+        def denied(path: str, *args: object, **kwargs: object) -> np.ndarray:
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", path)
+            return real(path, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(imageio.np, "fromfile", denied)
+    with pytest.raises(ImageReadError, match="permission denied"):
+        read_photo(locked)
+
+
+# -------------------------------------------------------------------------------------------------------- writing
+def test_uint16_to_uint8_rounds() -> None:
+    x = np.array([[0, 128, 129, 257, 65535, 65406]], np.uint16)  # x * 255 / 65535 rounded
+    np.testing.assert_array_equal(to_uint8(x), [[0, 0, 1, 1, 255, 254]])
+
+
+@pytest.mark.parametrize(
+    ("suffix", "depth", "alpha"),
+    [(".png", 16, True), (".tif", 16, True), (".webp", 8, True), (".bmp", 8, True), (".jpg", 8, False)],
+)
+def test_encode_keeps_depth_and_alpha_where_the_format_can(suffix: str, depth: int, alpha: bool) -> None:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 65536, size=(12, 10, 4), dtype=np.uint16)
+    back = cv2.imdecode(np.frombuffer(encode_photo(pixels, suffix, jpeg_quality=100), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == (np.uint16 if depth == 16 else np.uint8)
+    assert back.shape == (12, 10, 4 if alpha else 3)
+    if alpha:
+        expected = pixels[..., 3] if depth == 16 else to_uint8(pixels[..., 3])
+        np.testing.assert_array_equal(back[..., 3], expected)  # alpha is lossless even in lossy WebP
+    if suffix in (".png", ".tif"):
+        np.testing.assert_array_equal(back, pixels)
+
+
+def test_encode_rejects_unknown_format() -> None:
+    with pytest.raises(ValueError, match="cannot write '.gif'"):
+        encode_photo(np.zeros((2, 2, 3), np.uint8), ".gif")
+
+
+def test_write_atomic_replaces_or_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "deep" / "out.png"
+    write_atomic(path, b"first")
+    write_atomic(path, b"second")
+    assert path.read_bytes() == b"second"
+
+    def broken(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(imageio.os, "replace", broken)
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(path, b"third")
+    assert path.read_bytes() == b"second"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["out.png"]  # no temporary file left behind
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path: Path) -> None:
+    # mkstemp creates 0600 files; a colorized photo or a checkpoint must be readable like any file the user makes
+    from unet_resnet.models.checkpoint import save_atomic
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    write_atomic(tmp_path / "a.png", b"x")
+    save_atomic({"kind": "generator"}, tmp_path / "c.pt")
+    for name in ("a.png", "c.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "c.pt"]  # no temporary files left

@@ -1,0 +1,311 @@
+"""``infer.py`` end to end on folders of every kind of input, and the full-resolution merge it relies on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_DECODER, rgb_image
+from test_imageio import write_nasty_folder
+
+from unet_resnet.data import imageio
+from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
+from unet_resnet.data.imageio import pixels_to_rgb, read_photo
+from unet_resnet.inference import colorizer as colorize
+from unet_resnet.inference.colorizer import Colorizer, render
+from unet_resnet.inference.pipeline import Options, Pipeline, main, make_plan
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """The tiny model is fastest on one thread; two spin badly when the CPU is shared with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(1)
+    G = UNetGenerator("none", TINY_DECODER, 2)
+    with torch.no_grad():
+        G.head.weight.mul_(30.0)  # mean |ab| about 15 Lab units, like a trained model
+    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
+    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in args] + ["--quiet", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def lightness(path: Path) -> np.ndarray:
+    return rgb_to_lab(read_photo(path).rgb)[..., 0]
+
+
+# ------------------------------------------------------------------------------------------------------- folders
+def test_every_input_and_every_failure(tmp_path: Path, vivid_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, out = tmp_path / "scans", tmp_path / "out"
+    good, bad = write_nasty_folder(src)
+    code, stdout, stderr = run(capsys, "--in", src, "--out", out, "--ckpt", vivid_ckpt, "--batch-size", "3")
+
+    assert code == 1
+    assert f"{len(good)} colorized, 0 skipped (output exists; --overwrite replaces), {len(bad)} failed" in stdout
+    failed_lines = [line for line in stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed_lines) == len(bad)
+    for name in bad:
+        assert sum(line.startswith(f"failed: {src / name}: ") for line in failed_lines) == 1, name
+    written = files_under(out)
+    assert sorted(written) == sorted(good)  # names and sub-folders kept; nothing for the bad files, no temp files
+    for name, (h, w) in good.items():
+        photo = read_photo(out / name)
+        assert photo.pixels.shape[:2] == (h, w), name  # orientation applied, size kept
+        assert photo.pixels.ndim == 3, name  # colour out, even for gray and palette inputs
+        if h * w > 1:
+            assert np.abs(lightness(out / name) - lightness(src / name)).mean() < 1.0, name
+    assert read_photo(out / "deep16.png").pixels.dtype == np.uint16
+    assert read_photo(out / "scan.tif").pixels.dtype == np.uint16
+    alpha_in, alpha_out = read_photo(src / "rgba.png").alpha, read_photo(out / "rgba.png").alpha
+    assert alpha_out is not None and alpha_in is not None
+    np.testing.assert_array_equal(alpha_out, alpha_in)
+    colourful = pixels_to_rgb(read_photo(out / "gray.png").pixels)
+    assert np.abs(rgb_to_lab(colourful)[..., 1:]).mean() > 2.0  # the gray photo really got colours
+
+    code, stdout, _ = run(capsys, "--in", src, "--out", out, "--ckpt", vivid_ckpt)
+    assert code == 1 and f"0 colorized, {len(good)} skipped" in stdout
+    assert files_under(out) == written  # a re-run without --overwrite writes nothing
+
+
+def test_unreadable_file_is_reported(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "ok.png"), rgb_image(20, 20))
+    locked = src / "locked.png"
+    cv2.imwrite(str(locked), rgb_image(20, 20))
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):  # root reads anything: simulate what everyone else gets
+        real = np.fromfile
+
+        def denied(path: str, *args: object, **kwargs: object) -> np.ndarray:
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", path)
+            return real(path, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(imageio.np, "fromfile", denied)
+    code, stdout, stderr = run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", tiny_generator_ckpt)
+    assert code == 1 and "1 colorized, 0 skipped" in stdout and "1 failed" in stdout
+    assert f"failed: {locked}: permission denied" in stderr
+    assert sorted(files_under(tmp_path / "out")) == ["ok.png"]
+
+
+def test_overwrite_recursive_and_format(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "deeper").mkdir(parents=True)
+    cv2.imwrite(str(src / "a.jpg"), rgb_image(24, 32))
+    cv2.imwrite(str(src / "deeper" / "b.png"), rgb_image(16, 16))
+    ckpt = ("--ckpt", tiny_generator_ckpt)
+    assert run(capsys, "--in", src, "--out", out, *ckpt, "--no-recursive")[0] == 0
+    assert sorted(files_under(out)) == ["a.jpg"]
+    (out / "a.jpg").write_bytes(b"stale")
+    code, stdout, _ = run(capsys, "--in", src, "--out", out, *ckpt, "--overwrite", "--format", "webp")
+    assert code == 0 and "2 colorized, 0 skipped" in stdout
+    assert sorted(files_under(out)) == ["a.jpg", "a.webp", "deeper/b.webp"]
+    assert (out / "a.jpg").read_bytes() == b"stale"  # another name: untouched
+    assert read_photo(out / "deeper" / "b.webp").size == (16, 16)
+    code, stdout, _ = run(capsys, "--in", src, "--out", out, *ckpt, "--overwrite")
+    assert code == 0 and read_photo(out / "a.jpg").size == (32, 24)  # --overwrite replaced the stale file
+
+
+def test_two_inputs_never_share_an_output(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.png"), rgb_image(20, 30, seed=1))
+    cv2.imwrite(str(src / "a.jpg"), rgb_image(20, 30, seed=2))
+    cv2.imwrite(str(src / "b.png"), rgb_image(20, 30, seed=3))
+    cv2.imwrite(str(src / "b.PNG"), rgb_image(20, 30, seed=4))  # the same file on macOS and Windows
+    code, stdout, stderr = run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--format", "png")
+    assert code == 1 and "2 colorized, 0 skipped" in stdout and "2 failed" in stdout
+    assert f"failed: {src / 'a.png'}: its output {out / 'a.png'} is also the output of {src / 'a.jpg'}" in stderr
+    assert f"failed: {src / 'b.png'}: its output" in stderr and f"is also the output of {src / 'b.PNG'}" in stderr
+    assert sorted(files_under(out)) == ["a.png", "b.png"]
+    # each output holds the photo named in the message as its owner, not the other one
+    assert np.abs(lightness(out / "a.png") - lightness(src / "a.jpg")).mean() < 1.0
+    assert np.abs(lightness(out / "b.png") - lightness(src / "b.PNG")).mean() < 1.0
+    assert np.abs(lightness(out / "b.png") - lightness(src / "b.png")).mean() > 5.0
+
+
+def test_compare_images(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    cv2.imwrite(str(src / "sub" / "p.png"), rgb_image(30, 40))
+    assert run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--compare")[0] == 0
+    pair = read_photo(tmp_path / "out-compare" / "sub" / "p.png").pixels
+    assert pair.shape == (30, 40 + 8 + 40, 3)
+    gray_half = rgb_to_lab(pixels_to_rgb(pair[:, :40]))
+    assert np.abs(gray_half[..., 1:]).max() < 1.5  # the left half is the input without colour
+    np.testing.assert_allclose(gray_half[..., 0], lightness(src / "sub" / "p.png"), atol=1.0)
+    np.testing.assert_array_equal(pair[:, 48:], read_photo(out / "sub" / "p.png").pixels)
+
+
+def test_single_file(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo = tmp_path / "one.jpg"
+    cv2.imwrite(str(photo), rgb_image(20, 24))
+    ckpt = ("--ckpt", tiny_generator_ckpt)
+    assert run(capsys, "--in", photo, "--out", tmp_path / "result.png", *ckpt)[0] == 0
+    assert read_photo(tmp_path / "result.png").size == (24, 20)
+    assert run(capsys, "--in", photo, "--out", tmp_path / "folder", *ckpt, "--compare")[0] == 0
+    assert (tmp_path / "folder" / "one.jpg").is_file() and (tmp_path / "folder-compare" / "one.jpg").is_file()
+
+
+# ------------------------------------------------------------------------------------------------ early errors
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("inside", "is inside --in"),
+        ("same", "is inside --in"),
+        ("missing", "does not exist"),
+        ("file-as-out", "is a file, but --in"),
+        ("onto-itself", "would replace the input photo itself"),
+    ],
+)
+def test_bad_paths_fail_before_any_work(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str], where: str, message: str
+) -> None:
+    src = tmp_path / "photos"
+    src.mkdir()
+    cv2.imwrite(str(src / "p.png"), rgb_image(16, 16))
+    inp, out = {
+        "inside": (src, src / "colour"),
+        "same": (src, src),
+        "missing": (tmp_path / "nope", tmp_path / "out"),
+        "file-as-out": (src, src / "p.png"),
+        "onto-itself": (src / "p.png", src),
+    }[where]
+    before = files_under(tmp_path)
+    code, _, stderr = run(capsys, "--in", inp, "--out", out, "--ckpt", tiny_generator_ckpt, "--overwrite")
+    assert code == 2 and stderr.startswith("error: ") and message in stderr
+    assert files_under(tmp_path) == before
+
+
+def test_not_a_generator_fails_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from safetensors.torch import save_file
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    cv2.imwrite(str(src / "p.png"), rgb_image(16, 16))
+    (tmp_path / "text.pt").write_text("hello")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    for ckpt in ("text.pt", "other.pt", "other.safetensors", "missing.pt"):
+        code, _, stderr = run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", tmp_path / ckpt)
+        assert code == 2 and stderr.startswith("error: ") and str(tmp_path / ckpt) in stderr
+        assert "this project" in stderr or "does not exist" in stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_plan_counts_existing_outputs(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(src / name), rgb_image(8, 8))
+    (out / "a.png").write_bytes(b"x")
+    plan = make_plan(src, out, compare=True)
+    assert plan.skipped == 0 and [(j.src.name, j.dst) for j in plan.jobs] == [("a.png", None), ("b.png", out / "b.png")]
+    assert plan.jobs[0].compare == tmp_path / "out-compare" / "a.png"  # only the missing compare image is made
+
+
+# ------------------------------------------------------------------------------------------- pipeline and merge
+def test_batching_and_threads_do_not_change_results(
+    tmp_path: Path, vivid_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(src / f"p{i}.png"), rgb_image(20 + 3 * i, 30, seed=i))
+    ckpt = ("--ckpt", vivid_ckpt)
+    run(capsys, "--in", src, "--out", tmp_path / "serial", *ckpt, "--batch-size", "1", "--workers", "1")
+    run(capsys, "--in", src, "--out", tmp_path / "batched", *ckpt, "--batch-size", "4", "--workers", "3")
+    for i in range(6):
+        a = read_photo(tmp_path / "serial" / f"p{i}.png").pixels.astype(int)
+        b = read_photo(tmp_path / "batched" / f"p{i}.png").pixels.astype(int)
+        assert np.abs(a - b).max() <= 1  # each photo got its own colours, whatever the batch it was in
+
+
+def test_memory_budget_holds_one_photo_at_a_time(tmp_path: Path, tiny_generator_ckpt: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(src / f"p{i}.png"), rgb_image(40, 60, seed=i))
+    plan = make_plan(src, tmp_path / "out")
+    held: list[int] = []
+
+    class Watched(Pipeline):
+        def _take_decoded(self) -> None:
+            super()._take_decoded()
+            held.append(self.held)
+
+    done: list[Path] = []
+    model = Colorizer.load(tiny_generator_ckpt, "cpu")
+    Watched(model, Options(batch_size=4, workers=2), lambda job: done.append(job.src), pytest.fail, budget=1).run(
+        plan.jobs
+    )
+    assert sorted(done) == sorted(j.src for j in plan.jobs)
+    one = 40 * 60 * 3
+    assert max(held[:2]) <= 2 * one  # sizes still unknown: at most one photo per worker
+    assert max(held[2:]) == one  # then never more than one decoded photo held, even with a batch of 4
+
+
+def test_strip_merge_matches_whole_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    ab_small = rng.uniform(-0.8, 0.8, size=(2, 64, 64)).astype(np.float32)
+    rgb = rng.random((45, 70, 3), dtype=np.float32)
+    lab = rgb_to_lab(rgb)
+    lab[..., 1:] = cv2.resize(ab_small.transpose(1, 2, 0), (70, 45), interpolation=cv2.INTER_LINEAR) * 128.0
+    whole = lab_to_rgb(lab)
+    monkeypatch.setattr(colorize, "STRIP_PIXELS", 70 * 4 + 3)  # 4 rows per strip
+    np.testing.assert_allclose(render(rgb, ab_small, order="rgb"), whole, atol=1e-4)
+    bgra16 = np.dstack([(whole[..., ::-1] * 65535 + 0.5).astype(np.uint16), np.full((45, 70), 7, np.uint16)])
+    expected = render(bgra16, ab_small)
+    float_path = render(pixels_to_rgb(bgra16), ab_small, order="rgb")
+    same = render(bgra16, ab_small, out=bgra16)  # in place, as infer.py does it
+    assert same is bgra16 and expected.dtype == np.uint16
+    np.testing.assert_array_equal(same, expected)
+    assert (same[..., 3] == 7).all()
+    np.testing.assert_allclose(pixels_to_rgb(same), float_path, atol=1e-4)  # 16-bit path = float path, rounded
+
+
+def test_float_api_matches_the_cli(tmp_path: Path, vivid_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "p.png"), rgb_image(50, 70, seed=3))
+    run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", vivid_ckpt)
+    model = Colorizer.load(vivid_ckpt, "cpu")
+    float_rgb = model.colorize([read_photo(src / "p.png").rgb])[0]
+    written = read_photo(tmp_path / "out" / "p.png").rgb
+    assert np.abs(float_rgb - written).max() < 2.5 / 255
+    np.testing.assert_array_equal(
+        model.colorize_photos([read_photo(src / "p.png")])[0], read_photo(tmp_path / "out" / "p.png").pixels
+    )

@@ -1,0 +1,9 @@
+"""``unet-resnet damage``."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    from unet_resnet.data.damage import main as run
+
+    return run(argv)

@@ -1,0 +1,9 @@
+"""``unet-resnet prepare``."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    from unet_resnet.data.prepare import main as run
+
+    return run(argv)

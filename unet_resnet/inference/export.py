@@ -1,0 +1,167 @@
+"""``unet-resnet export --ckpt PATH --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+
+- ``.safetensors``: the weights, no pickle, with the spec (JSON) in the metadata key ``unet_resnet_spec``; this is
+  what :func:`unet_resnet.models.checkpoint.load_generator` reads, so ``infer.py --ckpt G.safetensors`` works.
+- ``.onnx``: input ``L`` ``(batch, 1, height, width)`` in ``[0, 1]`` -> output ``ab`` ``(batch, 2, height, width)``
+  in ``[-1, 1]`` (``C`` channels for a restoration model), batch, height and width dynamic; the spec is in the
+  model's metadata under the same key. Exported with the TorchScript exporter (``dynamo=False``), which needs no
+  package beyond ``onnx``; checked against PyTorch with onnxruntime when it is installed.
+- ``.pt2``: :func:`torch.export` program with dynamic batch, height and width (height and width at least 33:
+  the stride-32 features must be larger than one pixel for the traced graph to hold).
+- ``.pt``: an exported-generator checkpoint (weights and spec, loadable with ``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from unet_resnet.data.imageio import write_atomic
+from unet_resnet.models.checkpoint import (
+    FORMAT_VERSION,
+    SPEC_KEY,
+    CheckpointError,
+    load_generator,
+    save_atomic,
+    state_dict_of,
+)
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".onnx", ".safetensors", ".pt2", ".pt")
+ONNX_OPSET = 17
+PT2_MIN_SIDE = 33
+
+
+class ExportError(RuntimeError):
+    """An export that could not be written; the message says which format failed and why."""
+
+
+def export_safetensors(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
+    """Weights as safetensors with ``spec`` as JSON under metadata key :data:`SPEC_KEY` (no pickle)."""
+    from safetensors.torch import save
+
+    state = {k: v.contiguous() for k, v in state_dict_of(G).items()}
+    write_atomic(out, save(state, metadata={SPEC_KEY: json.dumps(spec), "format": "pt"}))
+
+
+def export_pt(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
+    """An exported-generator checkpoint (``kind == "generator"``): weights and spec, plain types only."""
+    save_atomic(
+        {"format_version": FORMAT_VERSION, "kind": "generator", "generator": state_dict_of(G), "model": spec}, out
+    )
+
+
+def export_onnx(G: nn.Module, spec: dict[str, Any], out: Path, opset: int = ONNX_OPSET) -> None:
+    """ONNX graph ``L (B, 1, H, W) -> ab (B, C, H, W)`` with dynamic B, H, W and the spec in the metadata."""
+    import onnx
+
+    size = int(spec.get("size", 256))
+    example = torch.rand(1, 1, size, size)
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer warns about the generator's shape checks, which it cannot record
+        raw = Path(tmp) / "G.onnx"
+        torch.onnx.export(
+            G.eval(), (example,), str(raw), dynamo=False, opset_version=opset, input_names=["L"],
+            output_names=["ab"], dynamic_axes={"L": axes, "ab": axes},
+        )  # fmt: skip
+        model = onnx.load(str(raw))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = SPEC_KEY, json.dumps(spec)
+    onnx.checker.check_model(model)
+    write_atomic(out, model.SerializeToString())
+
+
+def export_pt2(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
+    """:func:`torch.export.export` with dynamic batch and sides (at least :data:`PT2_MIN_SIDE`), saved as ``.pt2``."""
+    from torch.export import Dim
+
+    size = max(PT2_MIN_SIDE, int(spec.get("size", 256)))
+    dims = {0: Dim("batch", min=1), 2: Dim("height", min=PT2_MIN_SIDE), 3: Dim("width", min=PT2_MIN_SIDE)}
+    try:
+        program = torch.export.export(G.eval(), (torch.rand(2, 1, size, size),), dynamic_shapes={"L": dims})
+        buffer = io.BytesIO()
+        torch.export.save(program, buffer)
+    except Exception as exc:  # torch.export raises many types; the user needs to know it did not work, and why
+        raise ExportError(
+            f"torch.export could not export the generator ({type(exc).__name__}: {str(exc)[:500]}); "
+            "use .onnx or .safetensors instead"
+        ) from exc
+    write_atomic(out, buffer.getvalue())
+
+
+def max_onnx_difference(G: nn.Module, path: Path, shapes: tuple[tuple[int, int, int, int], ...]) -> float:
+    """Largest ``|onnxruntime - PyTorch|`` over random inputs of ``shapes`` (each ``(B, 1, H, W)``)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    generator = torch.Generator().manual_seed(0)
+    for shape in shapes:
+        x = torch.rand(*shape, generator=generator)
+        with torch.inference_mode():
+            expected = G.eval()(x).numpy()
+        got = session.run(None, {"L": x.numpy()})[0]
+        worst = max(worst, float(np.abs(got - expected).max()))
+    return worst
+
+
+EXPORTERS = {".safetensors": export_safetensors, ".onnx": export_onnx, ".pt2": export_pt2, ".pt": export_pt}
+
+
+def export(ckpt: str | Path, out: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Write the generator of ``ckpt`` to ``out`` in the format its suffix names; returns ``(G, spec)``."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in EXPORTERS:
+        raise ExportError(f"--out {out}: unknown format {suffix!r}; use one of {', '.join(SUFFIXES)}")
+    G, spec = load_generator(ckpt)
+    EXPORTERS[suffix](G.float().cpu().eval(), spec, out)
+    return G, spec
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="unet-resnet export",
+        description="Export the generator of a checkpoint alone: ONNX, safetensors (spec in the metadata), "
+        "torch.export .pt2, or a small .pt. See docs/inference.md.",
+    )
+    p.add_argument("--ckpt", required=True, help="training checkpoint or exported generator")
+    p.add_argument("--out", required=True, help="G.onnx, G.safetensors, G.pt2 or G.pt")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime comparison after an ONNX export")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    out = Path(args.out)
+    try:
+        G, spec = export(args.ckpt, out)
+    except (CheckpointError, ExportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; spec {json.dumps(spec)})")
+    if out.suffix.lower() == ".onnx" and not args.no_check:
+        try:
+            diff = max_onnx_difference(G, out, ((1, 1, 64, 64), (2, 1, 48, 80)))
+        except ImportError:
+            print("onnxruntime is not installed: the ONNX file was not checked (pip install onnxruntime)")
+        else:
+            print(f"onnxruntime vs PyTorch on random inputs of two sizes: max |difference| = {diff:.2e}")
+            if diff > 1e-4:
+                print(f"error: {out} does not match PyTorch (max difference {diff:.2e} > 1e-4)", file=sys.stderr)
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

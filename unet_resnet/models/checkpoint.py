@@ -1,0 +1,133 @@
+"""Checkpoints: plain dicts of plain types and tensors, written atomically, loadable with ``weights_only=True``.
+
+A training checkpoint (``kind == "training"``) holds both networks, both optimizers and scalers, the progress
+(stage, epoch, step, position in the epoch), RNG states, the resolved config and the generator's spec. An exported
+generator (``kind == "generator"``) holds the generator's weights and spec only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+import torch.nn as nn
+
+from unet_resnet.data.imageio import atomic_writer
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint of this project, or one that does not fit the model."""
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
+    while True:
+        if hasattr(model, "_orig_mod"):
+            model = cast(nn.Module, model._orig_mod)
+        elif isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        else:
+            return model
+
+
+def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Strip ``module.`` / ``_orig_mod.`` prefixes a wrapped model's state dict may carry."""
+    out = {}
+    for key, value in state.items():
+        for prefix in ("module.", "_orig_mod."):
+            while key.startswith(prefix):
+                key = key[len(prefix) :]
+        out[key.replace("._orig_mod.", ".").replace(".module.", ".")] = value
+    return out
+
+
+def state_dict_of(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu() for k, v in clean_state_dict(unwrap(model).state_dict()).items()}
+
+
+def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then ``os.replace``.
+
+    A crash (even ``kill -9``) during the save leaves the previous file intact.
+    """
+    with atomic_writer(path) as f:
+        torch.save(obj, f)
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Open a checkpoint safely (``weights_only=True``: no code runs) and check it is one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint of this project ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
+    if not isinstance(ckpt, dict) or ckpt.get("kind") not in ("training", "generator") or "generator" not in ckpt:
+        raise CheckpointError(f"{path}: not a checkpoint of this project (no generator weights and spec found)")
+    if ckpt.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by a newer version of unet_resnet (format {ckpt['format_version']})")
+    return ckpt
+
+
+def rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The generator of a training checkpoint, an exported ``.pt`` generator or an exported ``.safetensors`` file.
+
+    Returns ``(generator in eval mode, spec)``; raises :class:`CheckpointError` for anything else.
+    """
+    from unet_resnet.models.generator import generator_from_spec
+
+    path = Path(path)
+    spec: Any
+    if path.suffix == ".safetensors":
+        state, spec = _load_safetensors(path)
+    else:
+        ckpt = load(path, map_location)
+        state, spec = ckpt["generator"], ckpt.get("model")
+    if not isinstance(spec, dict) or "arch" not in spec:
+        raise CheckpointError(f"{path}: no generator spec stored; it is not a generator of this project")
+    try:
+        G = generator_from_spec(spec)
+        G.load_state_dict(clean_state_dict(state))
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: the weights do not fit the stored spec ({str(exc)[:300]})") from exc
+    return G.eval(), spec
+
+
+SPEC_KEY = "unet_resnet_spec"
+
+
+def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    import json
+
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise CheckpointError(f"generator file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if SPEC_KEY not in meta:
+        raise CheckpointError(f"{path}: a safetensors file without a unet_resnet spec (not exported by this project)")
+    return state, json.loads(meta[SPEC_KEY])
