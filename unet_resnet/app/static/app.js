@@ -1,0 +1,315 @@
+"use strict";
+// The page: open a photo, compare gray | colour, place colour hints, download at full size. It only talks to /api.
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  info: null, file: null, photo: null, points: [], history: [], selected: -1,
+  inflight: false, pending: false, timer: 0, sampler: null, renders: 0,
+};
+
+function showMessage(text) { $("message").textContent = text || ""; $("message").hidden = !text; }
+function setStatus(text) { $("status").textContent = text; }
+function busy(on) { $("busy").hidden = !on; }
+
+async function detail(response) {
+  try { return (await response.json()).detail || response.statusText; }
+  catch { return `${response.status} ${response.statusText}`; }
+}
+
+async function loadInfo() {
+  const info = await (await fetch("/api/info")).json();
+  state.info = info;
+  const parts = [`model ${info.model} at ${info.size}×${info.size}`];
+  parts.push(info.takes_hints ? "takes colour hints" : "without colour hints");
+  if (info.restores) parts.push("can restore");
+  $("model-info").textContent = parts.join(" · ");
+  if (!info.takes_hints) {
+    for (const id of ["hint-mode", "load-hints"]) $(id).disabled = true;
+    $("load-label").setAttribute("aria-disabled", "true");
+    $("hint-off").hidden = false;
+    $("hint-off").textContent = `Hint mode is off: ${info.hints_off_reason}.`;
+  }
+  $("restore-group").hidden = !info.restores;
+}
+
+// ----------------------------------------------------------------------------------------------- requests
+async function upload(file) {
+  const form = new FormData();
+  form.append("image", file, file.name);
+  return fetch("/api/photos", { method: "POST", body: form });
+}
+
+async function post(kind, extra = {}) {
+  const send = () => {
+    const form = new FormData();
+    if (state.points.length) form.append("hints", JSON.stringify(state.points));
+    form.append("restore", $("restore").checked ? "true" : "false");
+    for (const [key, value] of Object.entries(extra)) form.append(key, value);
+    return fetch(`/api/photos/${state.photo.id}/${kind}`, { method: "POST", body: form });
+  };
+  let response = await send();
+  if (response.status === 404 && state.file) { // the app let the photo go (memory): open it again, once
+    const again = await upload(state.file);
+    if (!again.ok) return again;
+    state.photo = await again.json();
+    response = await send();
+  }
+  return response;
+}
+
+async function setImage(id, blob) {
+  const img = $(id);
+  const old = img.src;
+  img.src = URL.createObjectURL(blob);
+  await img.decode();
+  if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+  if (id === "after") {
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    state.sampler = canvas.getContext("2d", { willReadFrequently: true });
+    state.sampler.drawImage(img, 0, 0);
+  }
+}
+
+async function openFile(file) {
+  if (!file) return;
+  showMessage("");
+  const limit = state.info ? state.info.max_upload_bytes : Infinity;
+  if (file.size > limit) {
+    showMessage(`${file.name} is ${(file.size / 1e6).toFixed(1)} MB, more than the upload limit of ${(limit / 1e6).toFixed(0)} MB.`);
+    return;
+  }
+  setStatus(`Opening ${file.name}…`);
+  busy(true);
+  try {
+    const response = await upload(file);
+    if (!response.ok) { setStatus(""); showMessage(await detail(response)); return; }
+    const photo = await response.json();
+    if (state.photo) fetch(`/api/photos/${state.photo.id}`, { method: "DELETE" });
+    Object.assign(state, { file, photo, points: [], history: [], selected: -1 });
+    await setImage("before", await (await fetch(`/api/photos/${photo.id}/before`)).blob());
+    document.body.classList.add("has-photo");
+    $("editor").hidden = false;
+    $("full-size").textContent = `${photo.name}: ${photo.width} × ${photo.height} pixels, downloaded at full size.`;
+    changed(false);
+    await recolor();
+  } finally { busy(false); }
+}
+
+async function recolor() {
+  if (!state.photo) return;
+  if (state.inflight) { state.pending = true; return; }
+  state.inflight = true;
+  busy(true);
+  const start = performance.now();
+  try {
+    const response = await post("preview");
+    if (!response.ok) { showMessage(await detail(response)); return; }
+    showMessage("");
+    await setImage("after", await response.blob());
+    $("after").dataset.renders = String(++state.renders);
+    const n = state.points.length;
+    setStatus(`Colorized in ${((performance.now() - start) / 1000).toFixed(2)} s${n ? ` with ${n} hint${n > 1 ? "s" : ""}` : ""}.`);
+  } finally {
+    state.inflight = false;
+    busy(false);
+    if (state.pending) { state.pending = false; recolor(); }
+  }
+}
+
+function schedule() { clearTimeout(state.timer); state.timer = setTimeout(recolor, 120); }
+
+// ----------------------------------------------------------------------------------------------- hints
+function colourAt(x, y) {
+  const c = state.sampler;
+  if (!c) return "#808080";
+  const sx = Math.min(c.canvas.width - 1, Math.floor((x + 0.5) * c.canvas.width / state.photo.width));
+  const sy = Math.min(c.canvas.height - 1, Math.floor((y + 0.5) * c.canvas.height / state.photo.height));
+  const d = c.getImageData(sx, sy, 1, 1).data;
+  return "#" + [d[0], d[1], d[2]].map((v) => v.toString(16).padStart(2, "0")).join("");
+}
+
+function snapshot() { state.history.push(JSON.stringify(state.points)); }
+
+function changed(recolour = true) {
+  render();
+  $("undo").disabled = !state.history.length;
+  $("clear").disabled = $("save-hints").disabled = !state.points.length;
+  if (recolour) schedule();
+}
+
+function photoPoint(event) {
+  const rect = $("after").getBoundingClientRect();
+  const clamp = (v, hi) => Math.max(0, Math.min(hi - 1, Math.round(v)));
+  return {
+    x: clamp(((event.clientX - rect.left) / rect.width) * state.photo.width - 0.5, state.photo.width),
+    y: clamp(((event.clientY - rect.top) / rect.height) * state.photo.height - 0.5, state.photo.height),
+  };
+}
+
+function render() {
+  const layer = $("points"), list = $("hint-list");
+  layer.replaceChildren(); list.replaceChildren();
+  state.points.forEach((p, i) => {
+    const marker = document.createElement("button");
+    marker.type = "button";
+    marker.className = "point" + (i === state.selected ? " selected" : "");
+    marker.style.left = `${((p.x + 0.5) / state.photo.width) * 100}%`;
+    marker.style.top = `${((p.y + 0.5) / state.photo.height) * 100}%`;
+    marker.style.background = p.color;
+    marker.dataset.index = String(i);
+    marker.setAttribute("aria-label", `Hint ${i + 1}, ${p.color}, at ${p.x}, ${p.y}: arrow keys move it, Delete removes it`);
+    layer.append(marker);
+
+    const item = document.createElement("li");
+    if (i === state.selected) item.className = "selected";
+    const colour = document.createElement("input");
+    colour.type = "color"; colour.value = p.color; colour.id = `hint-colour-${i}`;
+    colour.setAttribute("aria-label", `Colour of hint ${i + 1}`);
+    let before = null;
+    colour.addEventListener("focus", () => { before = JSON.stringify(state.points); });
+    colour.addEventListener("input", () => { p.color = colour.value; marker.style.background = p.color; schedule(); });
+    colour.addEventListener("change", () => { if (before && before !== JSON.stringify(state.points)) state.history.push(before); before = JSON.stringify(state.points); changed(false); $(`hint-colour-${i}`).focus(); });
+    const where = document.createElement("span");
+    where.className = "where"; where.textContent = `${i + 1}. at ${p.x}, ${p.y}`;
+    const remove = document.createElement("button");
+    remove.type = "button"; remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `Remove hint ${i + 1}`);
+    remove.addEventListener("click", () => removePoint(i));
+    item.append(colour, where, remove);
+    list.append(item);
+  });
+}
+
+function removePoint(i) {
+  snapshot();
+  state.points.splice(i, 1);
+  state.selected = -1;
+  changed();
+}
+
+function addPoint(event) {
+  const { x, y } = photoPoint(event);
+  snapshot();
+  state.points.push({ x, y, color: colourAt(x, y) });
+  state.selected = state.points.length - 1;
+  changed();
+  $(`hint-colour-${state.selected}`).focus(); // the picker starts at the colour the model gives that spot
+}
+
+function startDrag(event, marker) {
+  const i = Number(marker.dataset.index), p = state.points[i], before = JSON.stringify(state.points);
+  let moved = false;
+  marker.setPointerCapture(event.pointerId);
+  const move = (e) => {
+    const q = photoPoint(e);
+    if (q.x === p.x && q.y === p.y) return;
+    moved = true; p.x = q.x; p.y = q.y;
+    marker.style.left = `${((p.x + 0.5) / state.photo.width) * 100}%`;
+    marker.style.top = `${((p.y + 0.5) / state.photo.height) * 100}%`;
+  };
+  const up = () => {
+    marker.removeEventListener("pointermove", move);
+    state.selected = i;
+    if (moved) state.history.push(before);
+    changed(moved);
+    $(`hint-colour-${i}`).scrollIntoView({ block: "nearest" });
+  };
+  marker.addEventListener("pointermove", move);
+  marker.addEventListener("pointerup", up, { once: true });
+}
+
+function keyOnMarker(event) {
+  const marker = event.target.closest(".point");
+  if (!marker) return;
+  const i = Number(marker.dataset.index), p = state.points[i];
+  const step = Math.max(1, Math.round(state.photo.width / 100)) * (event.shiftKey ? 5 : 1);
+  const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+  if (event.key in moves) {
+    snapshot();
+    p.x = Math.max(0, Math.min(state.photo.width - 1, p.x + moves[event.key][0]));
+    p.y = Math.max(0, Math.min(state.photo.height - 1, p.y + moves[event.key][1]));
+    state.selected = i;
+    changed();
+    document.querySelector(`.point[data-index="${i}"]`).focus();
+  } else if (event.key === "Delete" || event.key === "Backspace") {
+    removePoint(i);
+  } else if (event.key === "Enter" || event.key === " ") {
+    state.selected = i; render(); $(`hint-colour-${i}`).focus();
+  } else return;
+  event.preventDefault();
+}
+
+function saveHints() {
+  const name = state.photo.name;
+  const text = JSON.stringify({ [name]: state.points }, null, 2) + "\n";
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  a.download = `${name.replace(/\.[^.]*$/, "")}-hints.json`;
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+async function loadHints(file) {
+  let data;
+  try { data = JSON.parse(await file.text()); } catch (err) { showMessage(`${file.name} is not JSON: ${err.message}`); return; }
+  const entries = Array.isArray(data) ? [data] : Object.entries(data || {}).filter(([k]) => k === state.photo.name).map(([, v]) => v);
+  const list = entries.length ? entries[0] : (Object.values(data || {}).length === 1 ? Object.values(data)[0] : null);
+  const ok = Array.isArray(list) && list.every((p) => p && Number.isFinite(p.x) && Number.isFinite(p.y) && /^#[0-9a-fA-F]{6}$/.test(p.color));
+  if (!ok) { showMessage(`${file.name} holds no hints for ${state.photo.name}: expected {"${state.photo.name}": [{"x", "y", "color": "#rrggbb"}, …]}`); return; }
+  snapshot();
+  state.points = list.map((p) => ({ ...p, color: p.color.toLowerCase() }));
+  state.selected = -1;
+  showMessage("");
+  changed();
+}
+
+async function download() {
+  busy(true);
+  setStatus("Colorizing at full size…");
+  try {
+    const format = $("format").value;
+    const response = await post("result", { format, quality: $("quality").value });
+    if (!response.ok) { showMessage(await detail(response)); return; }
+    const blob = await response.blob();
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = match ? match[1] : `colour.${format}`;
+    document.body.append(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    setStatus(`Downloaded ${a.download} (${(blob.size / 1e6).toFixed(1)} MB).`);
+  } finally { busy(false); }
+}
+
+// ----------------------------------------------------------------------------------------------- wiring
+function wire() {
+  $("file").addEventListener("change", (e) => { openFile(e.target.files[0]); e.target.value = ""; });
+  $("another").addEventListener("click", () => $("file").click());
+  document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
+  document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+  document.addEventListener("drop", (e) => { e.preventDefault(); document.body.classList.remove("dragging"); openFile(e.dataTransfer.files[0]); });
+  $("slider").addEventListener("input", (e) => $("stage").style.setProperty("--split", `${e.target.value}%`));
+  $("hint-mode").addEventListener("change", (e) => {
+    $("stage").classList.toggle("hinting", e.target.checked);
+    if (e.target.checked) { $("slider").value = "0"; $("stage").style.setProperty("--split", "0%"); }
+    setStatus(e.target.checked ? "Hint mode: click the photo to add a hint; drag a hint to move it." : "");
+  });
+  $("stage").addEventListener("pointerdown", (e) => {
+    const marker = e.target.closest(".point");
+    if (marker) { e.preventDefault(); startDrag(e, marker); }
+    else if ($("hint-mode").checked && state.photo && e.button === 0) addPoint(e);
+  });
+  $("points").addEventListener("keydown", keyOnMarker);
+  $("undo").addEventListener("click", () => { if (state.history.length) { state.points = JSON.parse(state.history.pop()); state.selected = -1; changed(); } });
+  $("clear").addEventListener("click", () => { snapshot(); state.points = []; state.selected = -1; changed(); });
+  document.addEventListener("keydown", (e) => { if ((e.ctrlKey || e.metaKey) && e.key === "z" && e.target.tagName !== "INPUT") { e.preventDefault(); $("undo").click(); } });
+  $("save-hints").addEventListener("click", saveHints);
+  $("load-hints").addEventListener("change", (e) => { if (e.target.files[0]) loadHints(e.target.files[0]); e.target.value = ""; });
+  $("restore").addEventListener("change", schedule);
+  $("format").addEventListener("change", (e) => { $("quality").hidden = $("quality-label").hidden = e.target.value !== "jpg"; });
+  $("download").addEventListener("click", download);
+}
+
+wire();
+loadInfo().catch((err) => showMessage(`The app does not answer: ${err.message}`));
