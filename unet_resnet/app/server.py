@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +40,7 @@ from unet_resnet.app.service import (
     encode_result,
     hint_items,
     output_suffix,
+    too_large,
 )
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,7 @@ class BodyLimit:
         self.app, self.max_bytes, self.upload_bytes = app, max_bytes, upload_bytes
 
     def _refuse(self) -> JSONResponse:
-        mb = self.upload_bytes / 1e6
-        return JSONResponse(
-            {"detail": f"the upload is larger than the limit of {mb:.0f} MB; send a smaller file or start the app "
-             "with a larger --max-upload-mb"},
-            status_code=413,
-        )
+        return JSONResponse({"detail": too_large("the upload", self.upload_bytes)}, status_code=413)
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -167,7 +163,9 @@ def create_app(
         for err in exc.errors():
             field = str(err.get("loc", ["", "?"])[-1])
             if err.get("type") == "missing":
-                problems.append(f"the form field '{field}' is missing (send multipart/form-data, e.g. -F image=@photo.jpg)")
+                problems.append(
+                    f"the form field '{field}' is missing (send multipart/form-data, e.g. -F image=@photo.jpg)"
+                )
             else:
                 problems.append(f"the form field '{field}' is invalid: {err.get('msg')}")
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
@@ -197,16 +195,17 @@ def create_app(
             "max_upload_bytes": limits.max_bytes,
             "max_pixels": limits.max_pixels,
             "preview_side": PREVIEW_SIDE,
+            "in_progress": gate.queued,
         }
 
     @app.post("/api/colorize")
     async def colorize(
-        image: UploadFile = File(...),
-        hints: str | None = Form(None),
-        restore: bool = Form(False),
-        size: int | None = Form(None),
-        format: str | None = Form(None),
-        quality: int = Form(95),
+        image: Annotated[UploadFile, File()],
+        hints: Annotated[str | None, Form()] = None,
+        restore: Annotated[bool, Form()] = False,
+        size: Annotated[int | None, Form()] = None,
+        format: Annotated[str | None, Form()] = None,
+        quality: Annotated[int, Form()] = 95,
     ) -> Response:
         name = image.filename or "upload"
         data = await read_upload(image)
@@ -223,10 +222,12 @@ def create_app(
                 return encode_result(pixels, suffix, quality), suffix
 
             body, suffix = await run_in_threadpool(work)
-        return Response(body, media_type=MEDIA_TYPES[suffix], headers={"Content-Disposition": _attachment(name, suffix)})
+        return Response(
+            body, media_type=MEDIA_TYPES[suffix], headers={"Content-Disposition": _attachment(name, suffix)}
+        )
 
     @app.post("/api/photos")
-    async def open_photo(image: UploadFile = File(...)) -> dict[str, Any]:
+    async def open_photo(image: Annotated[UploadFile, File()]) -> dict[str, Any]:
         name = image.filename or "upload"
         data = await read_upload(image)
         async with gate.slot():
@@ -244,7 +245,9 @@ def create_app(
         return Response(store.get(key).before_png, media_type="image/png")
 
     @app.post("/api/photos/{key}/preview")
-    async def preview(key: str, hints: str | None = Form(None), restore: bool = Form(False)) -> Response:
+    async def preview(
+        key: str, hints: Annotated[str | None, Form()] = None, restore: Annotated[bool, Form()] = False
+    ) -> Response:
         held = store.get(key)
         items = hint_items(hints)
         async with gate.slot():
@@ -261,10 +264,10 @@ def create_app(
     @app.post("/api/photos/{key}/result")
     async def result(
         key: str,
-        hints: str | None = Form(None),
-        restore: bool = Form(False),
-        format: str | None = Form(None),
-        quality: int = Form(95),
+        hints: Annotated[str | None, Form()] = None,
+        restore: Annotated[bool, Form()] = False,
+        format: Annotated[str | None, Form()] = None,
+        quality: Annotated[int, Form()] = 95,
     ) -> Response:
         held = store.get(key)
         check_quality(quality)

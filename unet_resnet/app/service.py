@@ -8,6 +8,7 @@ bomb costs nothing. The model is shared by all requests behind one lock; decodin
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import secrets
 import threading
@@ -27,8 +28,13 @@ from unet_resnet.inference.colorizer import Colorizer, fit_within, gray_preview
 PREVIEW_SIDE = 1280
 """Long side of the pictures the page shows while editing (the download is always at full resolution)."""
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif", "tiff": ".tif", "bmp": ".bmp"}
-MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp", ".tif": "image/tiff"}
-MEDIA_TYPES[".bmp"] = "image/bmp"
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".bmp": "image/bmp",
+}
 SIZE_RANGE = (32, 2048)
 """Render sizes a request may ask for."""
 
@@ -46,8 +52,16 @@ class RequestError(Exception):
 class Limits:
     """What one upload may be: bytes on the wire, and pixels its header declares."""
 
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: int = 50_000_000
     max_pixels: int = 100_000_000
+
+
+def too_large(what: str, max_bytes: int) -> str:
+    """The message of a refused upload (413)."""
+    return (
+        f"{what} is more than the upload limit of {max_bytes / 1e6:.3g} MB; send a smaller file or start the app "
+        "with a larger --max-upload-mb"
+    )
 
 
 def decode_upload(data: bytes, name: str, limits: Limits) -> tuple[Photo, str]:
@@ -57,11 +71,7 @@ def decode_upload(data: bytes, name: str, limits: Limits) -> tuple[Photo, str]:
     more than ``limits.max_pixels`` (checked before decoding), a truncated or undecodable file.
     """
     if len(data) > limits.max_bytes:
-        raise RequestError(
-            413,
-            f"{name} is {len(data) / 1e6:.1f} MB, more than the upload limit of {limits.max_bytes / 1e6:.0f} MB; "
-            "send a smaller file or start the app with a larger --max-upload-mb",
-        )
+        raise RequestError(413, too_large(f"{name} ({len(data) / 1e6:.3g} MB)", limits.max_bytes))
     if not data:
         raise RequestError(422, f"{name} is empty (0 bytes)")
     try:
@@ -74,7 +84,7 @@ def decode_upload(data: bytes, name: str, limits: Limits) -> tuple[Photo, str]:
         raise RequestError(
             422,
             f"{name} declares {header.width}x{header.height} pixels ({header.pixels / 1e6:.0f} megapixels), more than "
-            f"the limit of {limits.max_pixels / 1e6:.0f} megapixels; shrink it first or start the app with a larger "
+            f"the limit of {limits.max_pixels / 1e6:.3g} megapixels; shrink it first or start the app with a larger "
             "--max-megapixels",
         )
     if looks_truncated(data, header.kind):
@@ -113,7 +123,9 @@ def hint_items(text: str | None) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise RequestError(422, f"hints is not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(items, list):
-        raise RequestError(422, f'hints must be a JSON list of {{"x", "y", "color"}} objects, got {type(items).__name__}')
+        raise RequestError(
+            422, f'hints must be a JSON list of {{"x", "y", "color"}} objects, got {type(items).__name__}'
+        )
     return items
 
 
@@ -164,6 +176,11 @@ class ColorService:
         if not self.takes_hints:
             raise RequestError(422, f"{where}: {self.hints_off_reason()}; send the photo without hints")
         raise RequestError(422, f"{where}: hints are not supported yet")
+
+    @staticmethod
+    def scale_hints(points: list[Any], scale: float) -> list[Any]:
+        """Hints of the full-size photo placed on a copy ``scale`` times its size (the page's preview)."""
+        return [dataclasses.replace(p, x=(p.x + 0.5) * scale - 0.5, y=(p.y + 0.5) * scale - 0.5) for p in points]
 
     def colorize(self, photo: Photo, hints: list[Any] | None, size: int | None = None, restore: bool = False) -> Any:
         """The photo colorized exactly as ``infer.py`` writes it (same size, depth and alpha)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import sys
@@ -50,7 +51,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
         from unet_resnet.app.server import create_app
     except ImportError as exc:
-        print(f"error: the app needs its extra ({exc.name} is missing): pip install -e '.[app]' (or make app)", file=sys.stderr)
+        print(
+            f"error: the app needs its extra ({exc.name} is missing): pip install -e '.[app]' (or make app)",
+            file=sys.stderr,
+        )
         return 2
     import cv2
 
@@ -79,8 +83,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"open http://{shown}:{args.port}/ in a browser (Ctrl-C stops the app)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the app is meant to stop
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    except KeyboardInterrupt:
-        pass
     return 0
