@@ -4,11 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench bench-compare quality clean
+.PHONY: install demo app chromium test test-fast lint format bench bench-compare quality clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[test,dev]"
+	$(BIN)/python -m pip install -q -e ".[test,dev,app]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -17,6 +17,17 @@ demo: $(STAMP)
 	$(BIN)/python train.py -c configs/demo.yaml
 	$(BIN)/python infer.py --in data/samples --out out/demo --overwrite --compare
 	@echo "demo done: colorized samples are in out/demo/ (side by side with the originals: out/demo-compare/)"
+
+# the local web app on http://127.0.0.1:7860/ (newest runs/**/best.pt; see docs/app.md)
+app: $(STAMP)
+	$(BIN)/unet-resnet app
+
+# Chromium for the browser test: installed with apt-get when missing and root; otherwise that test skips, saying why
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "note: Chromium is missing and installing it needs root (apt-get install chromium): the browser test will skip"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,7 +39,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
