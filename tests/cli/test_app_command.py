@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 pytest.importorskip("fastapi", reason="the app extra is not installed: pip install -e '.[app]'")
-import uvicorn  # noqa: E402
+import uvicorn
 
-from unet_resnet.cli import main  # noqa: E402
+from unet_resnet.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
