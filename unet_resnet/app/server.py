@@ -255,8 +255,7 @@ def create_app(
             def work() -> bytes:
                 width, height = held.photo.size
                 points = service.check_hints(items, "hints", width, height)
-                small = service.scale_hints(points, held.scale) if points else None
-                return encode_preview(service.colorize(held.preview, small, None, restore))
+                return encode_preview(service.colorize_held(held, points, restore, full=False))
 
             body = await run_in_threadpool(work)
         return Response(body, media_type="image/png")
@@ -278,7 +277,7 @@ def create_app(
             def work() -> bytes:
                 width, height = held.photo.size
                 points = service.check_hints(items, "hints", width, height)
-                return encode_result(service.colorize(held.photo, points, None, restore), suffix, quality)
+                return encode_result(service.colorize_held(held, points, restore, full=True), suffix, quality)
 
             body = await run_in_threadpool(work)
         headers = {"Content-Disposition": _attachment(held.name, suffix)}

@@ -177,16 +177,23 @@ class ColorService:
             raise RequestError(422, f"{where}: {self.hints_off_reason()}; send the photo without hints")
         raise RequestError(422, f"{where}: hints are not supported yet")
 
-    @staticmethod
-    def scale_hints(points: list[Any], scale: float) -> list[Any]:
-        """Hints of the full-size photo placed on a copy ``scale`` times its size (the page's preview)."""
-        return [dataclasses.replace(p, x=(p.x + 0.5) * scale - 0.5, y=(p.y + 0.5) * scale - 0.5) for p in points]
+    def predict(self, model: Colorizer, L_small: np.ndarray, points: list[Any] | None, size: tuple[int, int]) -> Any:
+        """The model's output ``(C, s, s)`` for one photo's L/100 at render size; ``points`` in the pixels of the
+        photo of ``size`` (width, height). Only the forward pass holds the lock."""
+        with self._lock:
+            return model.predict(L_small[None])[0]
 
-    def colorize(self, photo: Photo, hints: list[Any] | None, size: int | None = None, restore: bool = False) -> Any:
+    def colorize(self, photo: Photo, points: list[Any] | None, size: int | None = None, restore: bool = False) -> Any:
         """The photo colorized exactly as ``infer.py`` writes it (same size, depth and alpha)."""
         model = self.variant(size, restore)
-        with self._lock:
-            return model.colorize_photos([photo])[0]
+        return model.finish(photo.pixels, self.predict(model, model.prepare(photo.pixels), points, photo.size))
+
+    def colorize_held(self, held: HeldPhoto, points: list[Any] | None, restore: bool, full: bool) -> Any:
+        """A held photo colorized at full size (``full``) or its preview with the same model output (the model
+        input is always made from the full photo, so the preview shows the colours the download will have)."""
+        model = self.variant(None, restore)
+        predicted = self.predict(model, held.lightness(model), points, held.photo.size)
+        return model.finish((held.photo if full else held.preview).pixels, predicted)
 
 
 def encode_preview(pixels: np.ndarray) -> bytes:
@@ -213,15 +220,18 @@ class HeldPhoto:
     preview: Photo
     before_png: bytes
     used: float
+    _lightness: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
         return self.photo.pixels.nbytes + self.preview.pixels.nbytes + len(self.before_png)
 
-    @property
-    def scale(self) -> float:
-        """Preview pixels per original pixel."""
-        return self.preview.size[0] / self.photo.size[0]
+    def lightness(self, model: Colorizer) -> np.ndarray:
+        """The model's input for the full photo at ``model.size`` (made once per size)."""
+        found = self._lightness.get(model.size)
+        if found is None:
+            found = self._lightness[model.size] = model.prepare(self.photo.pixels)
+        return found
 
 
 class PhotoStore:
