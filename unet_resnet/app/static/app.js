@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   info: null, file: null, photo: null, points: [], history: [], selected: -1,
-  inflight: false, pending: false, timer: 0, sampler: null, renders: 0,
+  inflight: false, pending: false, scheduled: false, timer: 0, sampler: null, renders: 0,
 };
 
 function showMessage(text) { $("message").textContent = text || ""; $("message").hidden = !text; }
@@ -98,6 +98,7 @@ async function openFile(file) {
 
 async function recolor() {
   if (!state.photo) return;
+  state.scheduled = false;
   if (state.inflight) { state.pending = true; return; }
   state.inflight = true;
   busy(true);
@@ -117,7 +118,9 @@ async function recolor() {
   }
 }
 
-function schedule() { clearTimeout(state.timer); state.timer = setTimeout(recolor, 120); }
+function schedule() { clearTimeout(state.timer); state.scheduled = true; state.timer = setTimeout(recolor, 120); }
+// for tests and scripts: no colorization running or due
+window.appIdle = () => !state.inflight && !state.pending && !state.scheduled;
 
 // ----------------------------------------------------------------------------------------------- hints
 function colourAt(x, y) {
