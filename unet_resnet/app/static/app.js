@@ -88,6 +88,7 @@ async function openFile(file) {
     if (state.photo) fetch(`/api/photos/${state.photo.id}`, { method: "DELETE" });
     Object.assign(state, { file, photo, points: [], history: [], selected: -1 });
     await setImage("before", await (await fetch(`/api/photos/${photo.id}/before`)).blob());
+    $("stage").style.setProperty("--aspect", String(photo.width / photo.height));
     document.body.classList.add("has-photo");
     $("editor").hidden = false;
     $("full-size").textContent = `${photo.name}: ${photo.width} × ${photo.height} pixels, downloaded at full size.`;
