@@ -106,3 +106,76 @@ def jpeg_with_orientation(bgr: np.ndarray, orientation: int) -> bytes:
     body = b"Exif\x00\x00" + tiff
     data = encode(bgr, ".jpg")
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
+
+
+AUTO_AB = (0.12, 0.18)
+"""The colour (a, b in [-1, 1]) the hand-built hint model gives wherever there is no hint: a warm tint."""
+
+
+def build_hint_model(path: Path) -> Path:
+    """A tiny hint generator built by hand: its full-resolution decoder block passes the hint map on to the head,
+    so the output is the hint's colour inside each hint's square and :data:`AUTO_AB` elsewhere. A real
+    ``UNetGenerator(hints=True)`` exported as infer.py reads it: what the app and infer do with hints is exercised,
+    and "the colour moved towards the hint" is certain, not a matter of how well a model trained in a test."""
+    import torch
+
+    from conftest import TINY_DECODER
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(0)
+    G = UNetGenerator("none", TINY_DECODER, 2, hints=True)
+    block, skip = G.blocks[-1], TINY_DECODER[-2]  # the last block sees [features, L, hint a, hint b, mask]
+    a, b, mask = skip + 1, skip + 2, skip + 3
+    with torch.no_grad():
+        conv1, conv2 = block.conv1[0], block.conv2[0]
+        conv1.weight.zero_()
+        for out, (src, sign) in enumerate([(a, 1.0), (a, -1.0), (b, 1.0), (b, -1.0), (mask, 1.0)]):
+            conv1.weight[out, src, 1, 1] = sign  # ReLU keeps one sign: a and b pass as a+, a-, b+, b-
+        conv2.weight.zero_()
+        for c in range(5):
+            conv2.weight[c, c, 1, 1] = 1.0
+        for bn in (block.conv1[1], block.conv2[1]):
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0)
+            bn.weight.fill_(1.0)
+            bn.bias.zero_()
+        G.head.weight.zero_()
+        G.head.weight[0, 0, 1, 1], G.head.weight[0, 1, 1, 1] = 1.0, -1.0
+        G.head.weight[1, 2, 1, 1], G.head.weight[1, 3, 1, 1] = 1.0, -1.0
+        G.head.weight[0, 4, 1, 1], G.head.weight[1, 4, 1, 1] = -AUTO_AB[0], -AUTO_AB[1]
+        G.head.bias.copy_(torch.tensor(AUTO_AB))
+    export_pt(G.eval(), model_spec(TINY_DECODER, 2, 64, hints=True), path)
+    return path
+
+
+def hint_photo(folder: Path) -> tuple[Path, np.ndarray]:
+    """A bundled sample as a 256x256 PNG (made at 64x64, the hint model's size, then enlarged) and its true colours."""
+    from conftest import SAMPLES
+
+    first = sorted(SAMPLES.glob("*.png"))[0]
+    small = cv2.resize(cv2.imread(str(first), cv2.IMREAD_COLOR), (64, 64), interpolation=cv2.INTER_AREA)
+    big = cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC)
+    path = folder / "hint_photo.png"
+    path.write_bytes(encode(big))
+    return path, big
+
+
+def lab(bgr8: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr8.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
+
+
+def ab_distance(a: str, b: str) -> float:
+    def ab(colour: str) -> np.ndarray:
+        rgb = np.array([[[int(colour[i : i + 2], 16) for i in (1, 3, 5)]]], np.uint8)
+        return lab(rgb[..., ::-1])[0, 0, 1:]
+
+    return float(np.hypot(*(ab(a) - ab(b))))
+
+
+def worst_spot(auto_lab: np.ndarray, true_lab: np.ndarray, margin: int = 24) -> tuple[int, int]:
+    """The point (away from the edges) where the automatic ab is furthest from the truth (17x17 means)."""
+    err = np.hypot(*(cv2.blur(auto_lab[..., c] - true_lab[..., c], (17, 17)) for c in (1, 2)))
+    inner = err[margin:-margin, margin:-margin]
+    yy, xx = np.unravel_index(int(inner.argmax()), inner.shape)
+    return int(xx) + margin, int(yy) + margin

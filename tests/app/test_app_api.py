@@ -254,3 +254,28 @@ def test_busy_app_says_retry(live_app: Callable[..., LiveServer], service: Color
     finally:
         if service._lock.locked():
             service._lock.release()
+
+
+def test_restore_switch_is_what_infer_restore_writes(tmp_path: Path) -> None:
+    import torch
+
+    from conftest import TINY_DECODER
+    from unet_resnet.app.server import create_app
+    from unet_resnet.inference.colorizer import Colorizer
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(1)
+    ckpt = tmp_path / "restore_G.pt"
+    export_pt(UNetGenerator("none", TINY_DECODER, 3), model_spec(TINY_DECODER, 3, 64), ckpt)
+    client = TestClient(create_app(ColorService(Colorizer.load(ckpt, "cpu"), ckpt.name)))
+    assert client.get("/api/info").json()["restores"] is True
+    src = tmp_path / "old.png"
+    src.write_bytes(encode(bgr(50, 70, seed=4)))
+    restored = client.post("/api/colorize", files={"image": (src.name, src.read_bytes())}, data={"restore": "true"})
+    plain = client.post("/api/colorize", files={"image": (src.name, src.read_bytes())})
+    assert restored.status_code == plain.status_code == 200
+    out = tmp_path / "out" / src.name
+    assert infer_main(["--in", str(src), "--out", str(out), "--ckpt", str(ckpt), "--restore", "--quiet"]) == 0
+    np.testing.assert_array_equal(decode(restored.content), decode(out.read_bytes()))
+    assert not np.array_equal(decode(restored.content), decode(plain.content))  # the switch changes L

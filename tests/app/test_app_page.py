@@ -6,6 +6,7 @@ Without Chromium or the playwright package the tests skip and say why, except un
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -137,3 +138,7 @@ def test_bad_file_gets_a_message(context: Any, live_app: Callable[..., LiveServe
     page.wait_for_selector("#message:not([hidden])")
     assert "notes.jpg is not a photo" in page.inner_text("#message")
     assert page.is_hidden("#editor")
+
+
+def idle(page: Any) -> None:
+    page.wait_for_function("() => window.appIdle()")
