@@ -118,8 +118,8 @@ def build_hint_model(path: Path) -> Path:
     ``UNetGenerator(hints=True)`` exported as infer.py reads it: what the app and infer do with hints is exercised,
     and "the colour moved towards the hint" is certain, not a matter of how well a model trained in a test."""
     import torch
-
     from conftest import TINY_DECODER
+
     from unet_resnet.inference.export import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 

@@ -258,8 +258,8 @@ def test_busy_app_says_retry(live_app: Callable[..., LiveServer], service: Color
 
 def test_restore_switch_is_what_infer_restore_writes(tmp_path: Path) -> None:
     import torch
-
     from conftest import TINY_DECODER
+
     from unet_resnet.app.server import create_app
     from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.inference.export import export_pt

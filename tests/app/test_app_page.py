@@ -6,7 +6,6 @@ Without Chromium or the playwright package the tests skip and say why, except un
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
