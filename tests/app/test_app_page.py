@@ -139,5 +139,46 @@ def test_bad_file_gets_a_message(context: Any, live_app: Callable[..., LiveServe
     assert page.is_hidden("#editor")
 
 
+def test_too_large_and_restore_switch(context: Any, live_app: Callable[..., LiveServer], tmp_path: Path) -> None:
+    import torch
+    from conftest import TINY_DECODER
+
+    from unet_resnet.app.service import ColorService, Limits
+    from unet_resnet.inference.colorizer import Colorizer
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(1)
+    ckpt = tmp_path / "restore_G.pt"
+    export_pt(UNetGenerator("none", TINY_DECODER, 3), model_spec(TINY_DECODER, 3, 64), ckpt)
+    photo = photo_file(tmp_path)
+    server = live_app(
+        ColorService(Colorizer.load(ckpt, "cpu"), ckpt.name), limits=Limits(max_bytes=photo.stat().st_size - 1)
+    )
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_function("() => state.info !== null")
+    page.set_input_files("#file", str(photo))  # one byte over the limit: said at once, nothing sent
+    page.wait_for_selector("#message:not([hidden])")
+    assert "more than the upload limit" in page.inner_text("#message")
+    server = live_app(ColorService(Colorizer.load(ckpt, "cpu"), ckpt.name))
+    page.goto(server.url + "/")
+    page.wait_for_function("() => state.info !== null")
+    page.set_input_files("#file", str(photo))
+    wait_for_render(page, 1)
+    assert page.is_visible("#restore")  # a restoration model: the switch is there
+    with page.expect_request(lambda r: r.url.endswith("/preview")) as request:
+        page.check("#restore")
+    assert 'name="restore"\r\n\r\ntrue' in (request.value.post_data or "")
+    wait_for_render(page, 2)
+    with page.expect_download() as info:
+        page.click("#download")
+    restored = httpx.post(
+        f"{server.url}/api/colorize", files={"image": (photo.name, photo.read_bytes())}, data={"restore": "true"}
+    )
+    got = cv2.imread(info.value.path(), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(got, cv2.imdecode(np.frombuffer(restored.content, np.uint8), cv2.IMREAD_UNCHANGED))
+
+
 def idle(page: Any) -> None:
     page.wait_for_function("() => window.appIdle()")
