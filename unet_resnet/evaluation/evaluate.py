@@ -74,7 +74,8 @@ def sheet_indices(n: int, rows: int) -> list[int]:
 
 
 def contact_sheet(triples: list[tuple[np.ndarray, ...]], height: int = 160) -> np.ndarray:
-    """uint8 RGB sheet: one row per ``(gray, predicted, truth)`` triple, each tile ``height`` pixels high."""
+    """uint8 RGB sheet: one row per ``(gray, predicted, truth)`` triple (or any number of tiles), each tile
+    ``height`` pixels high."""
     if not triples:
         return np.full((1, 1, 3), 255, np.uint8)
     rows = []
@@ -83,7 +84,7 @@ def contact_sheet(triples: list[tuple[np.ndarray, ...]], height: int = 160) -> n
         size = (max(1, round(w * height / h)), height)
         tiles = [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in triple]
         gap = np.full((height, 4, 3), 255, np.uint8)
-        rows.append(np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1))
+        rows.append(np.concatenate([tiles[0], *(part for t in tiles[1:] for part in (gap, t))], axis=1))
     width = max(r.shape[1] for r in rows)
     padded = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(padded, axis=0)
@@ -189,7 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--hints",
+        metavar="COUNTS",
+        help="hint sweep, e.g. 0,1,2,5,10,20: colorize with that many points sampled from the true colours "
+        "(fixed seed and patch side) and score each count; writes hints.json, hints.md, hints_sheet.png",
+    )
+    p.add_argument("--hint-size", type=int, default=3, help="patch side of the sweep's points at the render size")
+    p.add_argument("--hint-seed", type=int, default=0, help="seed of the sweep's points (default 0)")
     args = p.parse_args(argv)
+    if args.hints is not None:
+        return sweep_main(args)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     data = Path(args.data)
     try:
@@ -225,6 +236,37 @@ def main(argv: list[str] | None = None) -> int:
             f"l_max_err {r['l_max_err']:.3f}  fid {_fmt(r['fid'], 2)}"
         )
     print(f"report in {out}/ (metrics.json, metrics.md, contact_sheet.png)")
+    return 0
+
+
+def sweep_main(args: argparse.Namespace) -> int:
+    """``evaluate --hints COUNTS``: the hint sweep instead of the plain report."""
+    from unet_resnet.evaluation.hint_sweep import hint_sweep, parse_counts, sweep_markdown
+    from unet_resnet.inference.hints import HintError
+
+    data = Path(args.data)
+    try:
+        counts = parse_counts(args.hints)
+        paths = read_list(data)
+        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
+        model = Colorizer.load(ckpt, args.device, args.precision, args.size)
+        results, sheet = hint_sweep(
+            model, paths, counts, args.hint_size, args.hint_seed, args.sheet, progress=not args.quiet
+        )
+    except (DataError, CheckpointError, HintError, ImageReadError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or ckpt.parent / f"eval-{data.stem}"
+    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
+    header |= {"hint_size": args.hint_size, "hint_seed": args.hint_seed}
+    write_atomic(out / "hints.json", (json.dumps(header | results, indent=1) + "\n").encode())
+    title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, " \
+        f"patch {args.hint_size} px, seed {args.hint_seed})"  # fmt: skip
+    table = sweep_markdown(results, title)
+    write_atomic(out / "hints.md", table.encode())
+    write_rgb8(out / "hints_sheet.png", sheet)
+    print(table, end="")
+    print(f"report in {out}/ (hints.json, hints.md, hints_sheet.png: gray | each count with its points | truth)")
     return 0
 
 

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -33,6 +33,7 @@ from unet_resnet.data.imageio import (
     write_atomic,
 )
 from unet_resnet.inference.colorizer import Colorizer, gray_preview, newest_checkpoint, side_by_side
+from unet_resnet.inference.hints import HintError, HintPoint, load_hints_file
 from unet_resnet.models.checkpoint import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Job:
     src: Path
     dst: Path | None
     compare: Path | None
+    hints: tuple[HintPoint, ...] = ()
 
 
 @dataclass
@@ -112,6 +114,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--restore",
         action="store_true",
         help="also repair scratches, dust and fading (needs a model trained with restore.enabled; docs/restoration.md)",
+    )
+    p.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="colour hints: a JSON object mapping photos (paths relative to --in) to points, e.g. "
+        '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]}; needs a hint model (docs/hints.md)',
     )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
@@ -211,6 +219,7 @@ class _Item:
     pixels: np.ndarray
     L: np.ndarray
     preview: np.ndarray | None
+    hint: np.ndarray | None = None
 
     @property
     def cost(self) -> int:
@@ -221,7 +230,8 @@ class _Item:
 def _decode(model: Colorizer, job: Job) -> _Item:
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
-    return _Item(job, pixels, model.prepare(pixels), preview)
+    maps = model.hint_maps([job.hints], [(pixels.shape[1], pixels.shape[0])]) if job.hints else None
+    return _Item(job, pixels, model.prepare(pixels), preview, None if maps is None else maps[0])
 
 
 def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> None:
@@ -281,7 +291,11 @@ class Pipeline:
     def _flush(self, pool: ThreadPoolExecutor) -> None:
         batch, self.batch = self.batch, []
         try:
-            predicted = self.model.predict(np.stack([item.L for item in batch]))
+            hints = None
+            if any(item.hint is not None for item in batch):  # zeros: no hint, the photo is colorized automatically
+                blank = np.zeros((3, *batch[0].L.shape), np.float32)
+                hints = np.stack([blank if item.hint is None else item.hint for item in batch])
+            predicted = self.model.predict(np.stack([item.L for item in batch]), hints)
         except RuntimeError as exc:  # e.g. CUDA out of memory: these photos fail, the run goes on
             for item in batch:
                 self.held -= item.cost
@@ -328,6 +342,23 @@ class Pipeline:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def attach_hints(
+    jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, model: Colorizer, ckpt: Path
+) -> list[Job]:
+    """The jobs with the points ``hints_file`` gives each photo; everything checked before any photo is colorized."""
+    if not model.takes_hints:
+        raise HintError(
+            f"--hints {hints_file}: the model {ckpt} does not take colour hints (trained without model.hints); "
+            "drop --hints or use a hint model (docs/hints.md)"
+        )
+    if inp.is_file():
+        photos = {inp.name: inp}
+    else:
+        photos = {src.relative_to(inp).as_posix(): src for src in list_images(inp, recursive)}
+    points = load_hints_file(hints_file, photos)
+    return [replace(job, hints=tuple(points.get(job.src, ()))) for job in jobs]
+
+
 # --------------------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -339,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.ckpt:
             log.info("using checkpoint %s", ckpt)
         model = Colorizer.load(ckpt, args.device, args.precision, args.size, restore=args.restore)
-    except (UsageError, CheckpointError, ValueError, RuntimeError) as exc:
+        if args.hints:
+            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model, ckpt)
+    except (UsageError, CheckpointError, HintError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     counts = {"done": 0, "failed": 0}
