@@ -257,7 +257,7 @@ def main() -> int:
     print("\n".join(lines))
     if hints:
         print((out / "hints.md").read_text())
-    print(json.dumps({k: v for k, v in summary.items() if k != "scores"}))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("scores", "hint_sweep")}))
     print(f"quality: results in {out}")
     return 0
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from unet_resnet.config import HintConfig
-from unet_resnet.data.dataset import LabDataset, read_list
+from unet_resnet.data.dataset import LabDataset
+from unet_resnet.data.photos import read_list
 from unet_resnet.data.hints import paint, patch_mean, place, sample_count, sample_hints, scaled_side
 
 

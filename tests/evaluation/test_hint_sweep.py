@@ -6,13 +6,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from conftest import TINY_DECODER, rgb_image
 
+from unet_resnet.cli.evaluate import main
 from unet_resnet.data.hints import Patch
-from unet_resnet.evaluation.evaluate import main
 from unet_resnet.evaluation.hint_sweep import fidelity, parse_counts, sweep_patches
 
 

@@ -11,8 +11,9 @@ import pytest
 import torch
 from conftest import TINY_DECODER, rgb_image
 
+from unet_resnet.cli.export import main
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.export import main, max_onnx_difference
+from unet_resnet.inference.export import max_onnx_difference
 from unet_resnet.inference.hints import HintPoint
 from unet_resnet.models.checkpoint import SPEC_KEY, load_generator
 

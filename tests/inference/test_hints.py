@@ -13,10 +13,10 @@ import pytest
 import torch
 from conftest import TINY_DECODER, rgb_image
 
+from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.imageio import read_photo
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.hints import HintError, HintPoint, color_ab, hint_map, load_hints_file, parse_points
-from unet_resnet.inference.pipeline import main as infer_main
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -13,6 +13,7 @@ patch) and the mean ab of the written output over the same patch, both at the re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ import numpy as np
 from tqdm import tqdm
 
 from unet_resnet.data.color import AB_SCALE, rgb_to_lab, to_uint8
+from unet_resnet.data.files import write_atomic
 from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_centres
-from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8
+from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
+from unet_resnet.data.photos import read_list
 from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
-from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
 from unet_resnet.inference.hints import HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 
@@ -158,3 +161,34 @@ def sweep_markdown(results: dict[str, Any], title: str) -> str:
     g = results["gray"]
     lines.append(f"| grayscale baseline | {g['psnr_rgb']:.2f} | {g['ssim_rgb']:.4f} | {g['ab_l1']:.2f} | – | – |")
     return "\n".join(lines) + "\n"
+
+
+def sweep_checkpoint(
+    data: Path,
+    counts: Sequence[int],
+    ckpt: Path | None = None,
+    out: Path | None = None,
+    size: int | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    side: int = 3,
+    seed: int = 0,
+    sheet_rows: int = 6,
+    progress: bool = False,
+) -> tuple[dict[str, Any], str, Path]:
+    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), sweep it on the photos of ``data`` and write
+    ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to ``out`` (default: ``eval-<data name>`` beside the
+    checkpoint). Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
+    paths = read_list(data)
+    ckpt = ckpt or newest_checkpoint()
+    model = Colorizer.load(ckpt, device, precision, size)
+    results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
+    out = out or ckpt.parent / f"eval-{data.stem}"
+    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
+    report = header | {"hint_size": side, "hint_seed": seed} | results
+    write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
+    title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
+    write_atomic(out / "hints.md", table.encode())
+    write_rgb8(out / "hints_sheet.png", sheet)
+    return report, table, out

@@ -234,15 +234,6 @@ class Colorizer:
         """Whether the model predicts L as well as ab (a restoration model)."""
         return self.out_channels == 3
 
-    def hint_maps(
-        self, hints: Sequence[Sequence[HintPoint] | None] | None, sizes: Sequence[tuple[int, int]]
-    ) -> np.ndarray | None:
-        """Checked hint maps ``(B, 3, size, size)`` for photos of ``sizes`` (``(width, height)``), or None.
-
-        Raises :class:`~unet_resnet.inference.hints.HintError` for bad points or a model without hint support.
-        """
-        return hint_batch(hints, sizes, self.size, self.takes_hints)
-
     def model_input(self, rgb: np.ndarray) -> np.ndarray:
         """float RGB ``(H, W, 3)`` in ``[0, 1]`` -> L/100 ``(size, size)`` as the training pipeline makes it."""
         return lightness(rgb, self.size, "rgb")
@@ -253,11 +244,8 @@ class Colorizer:
 
     @torch.inference_mode()
     def predict(self, L_small: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
-        """``(B, size, size)`` L/100 -> the generator's output ``(B, C, size, size)`` in ``[-1, 1]``, float32.
-
-        ``hints``: hint maps ``(B, 3, size, size)`` (:meth:`hint_maps`) for a hint model; None colorizes
-        automatically.
-        """
+        """``(B, size, size)`` L/100 and, for a hint model, hint maps ``(B, 3, size, size)``
+        (:func:`~unet_resnet.inference.hints.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``."""
         x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None]
         if hints is not None:
             if not self.takes_hints:
@@ -296,19 +284,16 @@ class Colorizer:
         """
         if not photos:
             return []
-        maps = self.hint_maps(hints, [(p.shape[1], p.shape[0]) for p in photos])
+        maps = hint_batch(hints, [(p.shape[1], p.shape[0]) for p in photos], self.size, self.takes_hints)
         pred = self.predict(np.stack([self.model_input(p) for p in photos]), maps)
         return [self.finish(np.asarray(p, dtype=np.float32), y, order="rgb") for p, y in zip(photos, pred, strict=True)]
 
     def colorize_photos(
         self, photos: Sequence[Photo], hints: Sequence[Sequence[HintPoint] | None] | None = None
     ) -> list[np.ndarray]:
-        """Decoded photos -> colorized pixels exactly as ``infer.py`` writes them: same dtype, BGR or BGRA.
-
-        ``hints``: as for :meth:`colorize`, in each photo's (oriented) pixels.
-        """
+        """Decoded photos (and hints, as for :meth:`colorize`) -> colorized pixels as ``infer.py`` writes them."""
         if not photos:
             return []
-        maps = self.hint_maps(hints, [p.size for p in photos])
+        maps = hint_batch(hints, [p.size for p in photos], self.size, self.takes_hints)
         pred = self.predict(np.stack([self.prepare(p.pixels) for p in photos]), maps)
         return [self.finish(p.pixels, y) for p, y in zip(photos, pred, strict=True)]
