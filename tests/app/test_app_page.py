@@ -6,6 +6,7 @@ Without Chromium or the playwright package the tests skip and say why, except un
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -178,6 +179,83 @@ def test_too_large_and_restore_switch(context: Any, live_app: Callable[..., Live
     )
     got = cv2.imread(info.value.path(), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(got, cv2.imdecode(np.frombuffer(restored.content, np.uint8), cv2.IMREAD_UNCHANGED))
+
+
+def test_hint_mode(context: Any, live_app: Callable[..., LiveServer], tmp_path: Path) -> None:
+    from apptools import ab_distance, build_hint_model, hint_photo, lab, worst_spot
+
+    from unet_resnet.app.service import ColorService
+    from unet_resnet.inference.colorizer import Colorizer
+
+    ckpt = build_hint_model(tmp_path / "hint_G.pt")
+    server = live_app(ColorService(Colorizer.load(ckpt, "cpu"), ckpt.name))
+    path, truth = hint_photo(tmp_path)
+    auto = httpx.post(f"{server.url}/api/colorize", files={"image": (path.name, path.read_bytes())}, timeout=60)
+    auto_bgr = cv2.imdecode(np.frombuffer(auto.content, np.uint8), cv2.IMREAD_COLOR)
+    x, y = worst_spot(lab(auto_bgr), lab(truth))
+    b, g, r = (int(round(v)) for v in truth[y - 4 : y + 5, x - 4 : x + 5].reshape(-1, 3).mean(axis=0))
+    colour = f"#{r:02x}{g:02x}{b:02x}"
+
+    page = context.new_page()
+    page.goto(server.url + "/")
+    page.wait_for_function("() => state.info && state.info.takes_hints")
+    page.set_input_files("#file", str(path))
+    wait_for_render(page, 1)
+    page.check("#hint-mode")
+    before = page.evaluate("([x, y]) => colourAt(x, y)", [x, y])
+    box = page.locator("#after").bounding_box()
+    page.mouse.click(box["x"] + (x + 0.5) / 256 * box["width"], box["y"] + (y + 0.5) / 256 * box["height"])
+    assert page.locator(".point").count() == 1
+    assert page.evaluate("() => [state.points[0].x, state.points[0].y]") == [x, y]
+    assert page.input_value("#hint-colour-0") == before  # the picker starts at the model's colour there
+    page.fill("#hint-colour-0", colour)
+    idle(page)
+    after = page.evaluate("([x, y]) => colourAt(x, y)", [x, y])
+    assert ab_distance(after, colour) < 0.7 * ab_distance(before, colour), (before, after, colour)
+
+    marker = page.locator(".point").first.bounding_box()  # drag the hint, then undo the move
+    cx, cy = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 0.2 * box["width"], cy + 0.05 * box["height"], steps=5)  # 51 and 13 photo pixels
+    page.mouse.up()
+    idle(page)
+    moved = page.evaluate("() => [state.points[0].x, state.points[0].y]")
+    assert abs(moved[0] - (x + 51)) <= 2 and abs(moved[1] - (y + 13)) <= 2, (x, y, moved)
+    page.click("#undo")
+    assert page.evaluate("() => [state.points[0].x, state.points[0].y]") == [x, y]
+    page.focus(".point")  # by keyboard: arrows move it, Delete removes it
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => state.points[0].x") == x + 3
+    page.keyboard.press("Delete")
+    assert page.locator(".point").count() == 0
+    page.click("#undo")
+    page.click("#undo")
+    assert page.evaluate("() => state.points") == [{"x": x, "y": y, "color": colour}]
+
+    with page.expect_download() as info:  # saved as the JSON infer.py --hints reads
+        page.click("#save-hints")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert json.loads(saved.read_text()) == {path.name: [{"x": x, "y": y, "color": colour}]}
+    page.click("#clear")
+    assert page.locator(".point").count() == 0
+    page.set_input_files("#load-hints", str(saved))
+    page.wait_for_function("() => state.points.length === 1")
+    idle(page)
+
+    with page.expect_download() as info:
+        page.click("#download")
+    got = cv2.imread(info.value.path(), cv2.IMREAD_UNCHANGED)
+    assert got.shape == (256, 256, 3)
+    direct = httpx.post(
+        f"{server.url}/api/colorize",
+        files={"image": (path.name, path.read_bytes())},
+        data={"hints": json.dumps([{"x": x, "y": y, "color": colour}])},
+        timeout=60,
+    )
+    assert np.array_equal(got, cv2.imdecode(np.frombuffer(direct.content, np.uint8), cv2.IMREAD_UNCHANGED))
+    page.screenshot(path=str(tmp_path / "app-hints.png"))
 
 
 def idle(page: Any) -> None:

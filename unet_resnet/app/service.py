@@ -24,6 +24,7 @@ import numpy as np
 from unet_resnet.data.headers import KINDS, HeaderError, looks_truncated, read_header
 from unet_resnet.data.imageio import ImageReadError, Photo, encode_photo, read_photo, to_uint8
 from unet_resnet.inference.colorizer import Colorizer, fit_within, gray_preview
+from unet_resnet.inference.hints import HintError, HintPoint, hint_batch, parse_points
 
 PREVIEW_SIDE = 1280
 """Long side of the pictures the page shows while editing (the download is always at full resolution)."""
@@ -140,11 +141,11 @@ class ColorService:
 
     @property
     def restores(self) -> bool:
-        return self.model.out_channels == 3
+        return self.model.restores
 
     @property
     def takes_hints(self) -> bool:
-        return bool(getattr(self.model, "takes_hints", False))
+        return self.model.takes_hints
 
     def hints_off_reason(self) -> str | None:
         """Why hint mode is off for this model, or None when it takes hints."""
@@ -169,26 +170,38 @@ class ColorService:
                 self._variants[(size, restore)] = found
         return found
 
-    def check_hints(self, items: Sequence[dict[str, Any]], where: str, width: int, height: int) -> list[Any] | None:
-        """Validated hints of one photo (None when there are none); 422 when the model takes none."""
+    def check_hints(self, items: Sequence[Any], where: str, width: int, height: int) -> list[HintPoint] | None:
+        """Checked hints of one ``width x height`` photo (None when there are none); 422 naming the point and the
+        problem, or when the model takes no hints."""
         if not items:
             return None
         if not self.takes_hints:
             raise RequestError(422, f"{where}: {self.hints_off_reason()}; send the photo without hints")
-        raise RequestError(422, f"{where}: hints are not supported yet")
+        try:
+            return parse_points(list(items), where, width, height)
+        except HintError as exc:
+            raise RequestError(422, str(exc)) from None
 
-    def predict(self, model: Colorizer, L_small: np.ndarray, points: list[Any] | None, size: tuple[int, int]) -> Any:
+    def predict(
+        self, model: Colorizer, L_small: np.ndarray, points: list[HintPoint] | None, size: tuple[int, int]
+    ) -> np.ndarray:
         """The model's output ``(C, s, s)`` for one photo's L/100 at render size; ``points`` in the pixels of the
         photo of ``size`` (width, height). Only the forward pass holds the lock."""
+        try:
+            maps = hint_batch([points], [size], model.size, model.takes_hints) if points else None  # as colorize_photos
+        except HintError as exc:
+            raise RequestError(422, str(exc)) from None
         with self._lock:
-            return model.predict(L_small[None])[0]
+            return model.predict(L_small[None], maps)[0]
 
-    def colorize(self, photo: Photo, points: list[Any] | None, size: int | None = None, restore: bool = False) -> Any:
+    def colorize(
+        self, photo: Photo, points: list[HintPoint] | None, size: int | None = None, restore: bool = False
+    ) -> Any:
         """The photo colorized exactly as ``infer.py`` writes it (same size, depth and alpha)."""
         model = self.variant(size, restore)
         return model.finish(photo.pixels, self.predict(model, model.prepare(photo.pixels), points, photo.size))
 
-    def colorize_held(self, held: HeldPhoto, points: list[Any] | None, restore: bool, full: bool) -> Any:
+    def colorize_held(self, held: HeldPhoto, points: list[HintPoint] | None, restore: bool, full: bool) -> Any:
         """A held photo colorized at full size (``full``) or its preview with the same model output (the model
         input is always made from the full photo, so the preview shows the colours the download will have)."""
         model = self.variant(None, restore)
