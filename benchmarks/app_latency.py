@@ -11,9 +11,9 @@ apart), then times, ``--repeats`` times each, from the first byte of the upload 
 - ``infer.py --in photo.jpg --out out.jpg``: the whole command (start-up and model loading included, as a user
   runs it) and, from the same run, its own reported time for the photo.
 
-The model is a random generator with the default decoder at ``--size`` (speed does not depend on the weights), or
-``--ckpt``. Hint previews are timed with the hint model only when ``--ckpt`` takes hints; otherwise the preview
-after a change is a preview with the same (empty) hints, which costs the same model and render work.
+The model is a random hint generator with the default decoder at ``--size`` (speed does not depend on the weights),
+or ``--ckpt``; the preview after a hint change sends one hint when the model takes hints (otherwise none, which
+costs the same model and render work).
 
     python benchmarks/app_latency.py                 # about 2 minutes on 2 cores
     python benchmarks/app_latency.py --size 512 --repeats 5
@@ -47,7 +47,8 @@ def make_generator(path: Path, size: int) -> None:
 
     torch.manual_seed(0)
     decoder = [256, 128, 64, 32, 16]
-    export_safetensors(UNetGenerator("none", decoder, 2).eval(), model_spec(decoder, 2, size), path)
+    G = UNetGenerator("none", decoder, 2, hints=True).eval()  # a hint model: the hint-change preview sends hints
+    export_safetensors(G, model_spec(decoder, 2, size, hints=True), path)
 
 
 def make_photo(path: Path, width: int, height: int) -> None:
