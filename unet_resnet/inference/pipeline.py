@@ -33,7 +33,18 @@ from unet_resnet.data.imageio import (
     write_atomic,
 )
 from unet_resnet.inference.colorizer import Colorizer, gray_preview, newest_checkpoint, side_by_side
+from unet_resnet.inference.manifest import ManifestWriter, fold_parts, manifest_format
+from unet_resnet.inference.photo_list import PhotoListError, is_photo_list, read_photo_list
+from unet_resnet.inference.ranks import (
+    GROUP_TIMEOUT_MIN,
+    check_same_plan,
+    default_workers,
+    gather_counts,
+    share_plan,
+    stop_on_sigterm,
+)
 from unet_resnet.models.checkpoint import CheckpointError
+from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,17 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     skipped: int = 0
     conflicts: list[tuple[Path, str]] = field(default_factory=list)
+    kept: list[tuple[Path, Path]] = field(default_factory=list)
+    """``(source, existing output)`` of every skipped photo."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the pipeline reports for a photo it wrote: its size and the seconds from decoding to written."""
+
+    width: int
+    height: int
+    seconds: float
 
 
 @dataclass
@@ -93,14 +115,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "sub-folder, bit depth and alpha; L comes from the full-resolution input, ab from the model at --size. "
         "See docs/inference.md.",
     )
-    p.add_argument("--in", dest="inp", required=True, help="a folder of photos or one photo")
+    p.add_argument("--in", dest="inp", required=True, help="a folder of photos, one photo, or a list (.txt)")
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
     p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--batch-size", type=_positive, default=8, help="photos per model call (default 8)")
-    p.add_argument("--workers", type=_positive, default=min(4, os.cpu_count() or 1), help="decode/encode threads")
+    p.add_argument("--workers", type=_positive, default=default_workers(), help="decode/encode threads")
     p.add_argument("--format", choices=sorted(FORMATS), help="output format (default: the input's own)")
     p.add_argument("--jpeg-quality", type=_quality, default=95, help="JPEG and WebP quality, 1-100 (default 95)")
     p.add_argument(
@@ -116,6 +138,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
+    p.add_argument("--manifest", help="append one row per input to this .csv or .jsonl file (docs/inference.md)")
     return p.parse_args(argv)
 
 
@@ -153,7 +176,9 @@ def _destinations(inp: Path, out: Path, fmt: str | None, compare: bool, recursiv
     suffix = FORMATS[fmt] if fmt else None
     if inp.is_file():
         if not is_image_file(inp):
-            raise UsageError(f"--in {inp} is not a photo (expected one of {', '.join(IMAGE_SUFFIXES)})")
+            raise UsageError(
+                f"--in {inp} is not a photo (expected one of {', '.join(IMAGE_SUFFIXES)}) nor a list of photos (.txt)"
+            )
         if is_image_file(out) and not out.is_dir():  # --out names the output file
             if suffix and FORMATS.get(out.suffix.lower()[1:]) != suffix:
                 raise UsageError(f"--format {fmt} contradicts --out {out}; drop one of them")
@@ -176,6 +201,27 @@ def _destinations(inp: Path, out: Path, fmt: str | None, compare: bool, recursiv
     return triples
 
 
+def _listed(inp: Path, out: Path, fmt: str | None, compare: bool, plan: Plan) -> list[Target]:
+    """Targets of the photos of a list (``--in list.txt``); lines that cannot be used become ``plan.conflicts``."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, but --in {inp} is a list of photos; give an output folder")
+    try:
+        listed = read_photo_list(inp)
+    except PhotoListError as exc:
+        raise UsageError(str(exc)) from None
+    suffix = FORMATS[fmt] if fmt else None
+    targets: list[Target] = []
+    for item in listed:
+        rel = Path(item.rel).with_suffix(suffix) if suffix else Path(item.rel)
+        if item.problem:
+            plan.conflicts.append((item.src, item.problem))
+        elif (out / rel).resolve() == item.src.resolve():
+            plan.conflicts.append((item.src, f"its output {out / rel} is the photo itself; choose another --out"))
+        else:
+            targets.append((item.src, out / rel, _compare_root(out) / rel if compare else None))
+    return targets
+
+
 def make_plan(
     inp: Path, out: Path, fmt: str | None = None, compare: bool = False, recursive: bool = True, overwrite: bool = False
 ) -> Plan:
@@ -189,7 +235,11 @@ def make_plan(
         raise UsageError(f"--in {inp} does not exist")
     plan = Plan()
     owner: dict[str, Path] = {}
-    for src, dst, cmp in _destinations(inp, out, fmt, compare, recursive):
+    if inp.is_file() and is_photo_list(inp):
+        targets = _listed(inp, out, fmt, compare, plan)
+    else:
+        targets = _destinations(inp, out, fmt, compare, recursive)
+    for src, dst, cmp in targets:
         key = os.path.normcase(str(dst.resolve())).casefold()
         if key in owner:
             plan.conflicts.append((src, f"its output {dst} is also the output of {owner[key]}; rename one of them"))
@@ -199,6 +249,7 @@ def make_plan(
         keep_cmp = cmp is None or (cmp.exists() and not overwrite)
         if keep_dst and keep_cmp:
             plan.skipped += 1
+            plan.kept.append((src, dst))
         else:
             plan.jobs.append(Job(src, None if keep_dst else dst, None if keep_cmp else cmp))
     return plan
@@ -211,6 +262,7 @@ class _Item:
     pixels: np.ndarray
     L: np.ndarray
     preview: np.ndarray | None
+    started: float
 
     @property
     def cost(self) -> int:
@@ -219,12 +271,14 @@ class _Item:
 
 
 def _decode(model: Colorizer, job: Job) -> _Item:
+    started = time.perf_counter()
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
-    return _Item(job, pixels, model.prepare(pixels), preview)
+    return _Item(job, pixels, model.prepare(pixels), preview, started)
 
 
-def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> None:
+def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> Written:
+    h, w = item.pixels.shape[:2]
     pixels = item.pixels
     colour = model.finish(pixels, predicted, out=pixels if pixels.ndim == 3 else None)  # in place: no second copy
     if item.job.dst is not None:
@@ -232,25 +286,26 @@ def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) 
     if item.job.compare is not None and item.preview is not None:
         pair = side_by_side(item.preview, colour)
         write_atomic(item.job.compare, encode_photo(pair, item.job.compare.suffix, quality))
+    return Written(w, h, time.perf_counter() - item.started)
 
 
 class Pipeline:
     """Decode (pool) -> model (this thread, in batches) -> merge, encode, write (pool), within a memory budget.
 
-    ``on_done(job)`` and ``on_fail(path, reason)`` are called from this thread for every job.
+    ``on_done(job, written)`` or ``on_fail(path, reason)`` is called from this thread for every job.
     """
 
     def __init__(
         self,
         model: Colorizer,
         options: Options,
-        on_done: Callable[[Job], None],
+        on_done: Callable[[Job, Written], None],
         on_fail: Callable[[Path, str], None],
         budget: int = MEMORY_BUDGET,
     ) -> None:
         self.model, self.options, self.on_done, self.on_fail, self.budget = model, options, on_done, on_fail, budget
         self.decoding: deque[tuple[Job, Future[_Item]]] = deque()
-        self.finishing: deque[tuple[_Item, Future[None]]] = deque()
+        self.finishing: deque[tuple[_Item, Future[Written]]] = deque()
         self.batch: list[_Item] = []
         self.held = 0  # bytes of decoded photos not yet written
         self.largest = 0  # the largest photo seen so far, the estimate for the next ones
@@ -271,11 +326,11 @@ class Pipeline:
             item, fut = self.finishing.popleft()
             self.held -= item.cost
             try:
-                fut.result()
+                written = fut.result()
             except (OSError, ValueError, cv2.error) as exc:
                 self.on_fail(item.job.src, f"cannot write the result ({exc})")
             else:
-                self.on_done(item.job)
+                self.on_done(item.job, written)
             block = False
 
     def _flush(self, pool: ThreadPoolExecutor) -> None:
@@ -333,44 +388,79 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
+    tag = ""  # names the rank in messages under torchrun
     try:
+        if args.manifest:
+            manifest_format(args.manifest)
+        info = init_distributed(args.device, GROUP_TIMEOUT_MIN)  # one process (rank 0 of 1) without torchrun
+        tag = f"rank {info.rank}: " if info.distributed else ""
         plan = make_plan(Path(args.inp), Path(args.out), args.format, args.compare, args.recursive, args.overwrite)
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
-        if not args.ckpt:
+        if not args.ckpt and info.is_main:
             log.info("using checkpoint %s", ckpt)
-        model = Colorizer.load(ckpt, args.device, args.precision, args.size, restore=args.restore)
-    except (UsageError, CheckpointError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        model = Colorizer.load(ckpt, str(info.device), args.precision, args.size, restore=args.restore)
+        if args.manifest and info.is_main:
+            fold_parts(args.manifest)  # checks the file; the rows of a killed torchrun run join it
+        if info.distributed:
+            check_same_plan(plan, info)  # no rank writes before every rank has planned
+            plan = share_plan(plan, info.rank, info.world_size)
+        manifest = ManifestWriter(args.manifest, info.rank, info.world_size) if args.manifest else None
+    except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {tag}{exc}", file=sys.stderr)
         return 2
     counts = {"done": 0, "failed": 0}
-    bar = tqdm(total=len(plan.jobs) + len(plan.conflicts), disable=args.quiet, unit="photo", file=sys.stderr)
+    outputs = {job.src: job.dst or job.compare for job in plan.jobs}
+    quiet = args.quiet or not info.is_main  # under torchrun, rank 0's bar shows its own share
+    bar = tqdm(total=len(plan.jobs) + len(plan.conflicts), disable=quiet, unit="photo", file=sys.stderr)
 
     def fail(path: Path, reason: str) -> None:
         counts["failed"] += 1
         bar.update()
         tqdm.write(f"failed: {path}: {reason}", file=sys.stderr)
+        if manifest:
+            manifest.failed(path, outputs.get(path), reason)
 
-    def done(job: Job) -> None:
+    def done(job: Job, written: Written) -> None:
         counts["done"] += 1
         bar.update()
+        if manifest:
+            manifest.written(job.src, job.dst or job.compare, written.width, written.height, written.seconds)
 
-    for path, reason in plan.conflicts:
-        fail(path, reason)
     start = time.perf_counter()
-    options = Options(args.batch_size, args.workers, args.jpeg_quality)
     try:
-        Pipeline(model, options, done, fail).run(plan.jobs)
+        if manifest:
+            for src, dst in plan.kept:
+                manifest.skipped(src, dst, "output exists; --overwrite replaces")
+        for path, reason in plan.conflicts:
+            fail(path, reason)
+        with stop_on_sigterm():  # torchrun stops the other ranks with SIGTERM when one dies
+            Pipeline(model, Options(args.batch_size, args.workers, args.jpeg_quality), done, fail).run(plan.jobs)
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted: {counts['done']} colorized so far; run again to resume (done photos are skipped)")
+        print(f"interrupted: {tag}{counts['done']} colorized so far; run again to resume (done photos are skipped)")
         return 130
+    finally:
+        if manifest:
+            manifest.close()
     bar.close()
+    totals = gather_counts(counts | {"skipped": plan.skipped}, info)  # waits for the slowest rank
     seconds = time.perf_counter() - start
-    rate = f", {counts['done'] / seconds:.2f} photos/s" if counts["done"] and seconds > 0 else ""
+    if info.is_main:
+        if args.manifest and info.distributed:
+            fold_parts(args.manifest)
+        _summary(totals, seconds, info.world_size, args.out, args.manifest)
+    barrier()  # the others exit after rank 0: torchrun stops every rank once one has exited with an error
+    cleanup()
+    return 1 if totals["failed"] else 0
+
+
+def _summary(totals: dict[str, int], seconds: float, processes: int, out: str, manifest: str | None) -> None:
+    rate = f", {totals['done'] / seconds:.2f} photos/s" if totals["done"] and seconds > 0 else ""
+    over = f" over {processes} processes" if processes > 1 else ""
     print(
-        f"{counts['done']} colorized, {plan.skipped} skipped (output exists; --overwrite replaces), "
-        f"{counts['failed']} failed in {seconds:.1f}s{rate} -> {args.out}"
+        f"{totals['done']} colorized, {totals['skipped']} skipped (output exists; --overwrite replaces), "
+        f"{totals['failed']} failed in {seconds:.1f}s{rate}{over} -> {out}"
     )
-    if counts["failed"]:
-        print(f"{counts['failed']} photo(s) failed; the reasons are above", file=sys.stderr)
-    return 1 if counts["failed"] else 0
+    if totals["failed"]:
+        where = f" and in {manifest}" if manifest else ""
+        print(f"{totals['failed']} photo(s) failed; the reasons are above{where}", file=sys.stderr)

@@ -1,0 +1,102 @@
+"""One inference command over many processes (torchrun): each rank's share of the plan, the check that every
+rank planned the same work, and the counts of the whole run.
+
+Every rank plans on its own (lists ``--in``, checks which outputs exist) and takes its share of the photos still to
+do (:mod:`unet_resnet.inference.shard`, balanced by file size). The shares only agree when the plans do, so the
+ranks compare a fingerprint of their plans before any photo is written; that collective is also the barrier that
+keeps one rank's first outputs out of another rank's plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import torch
+
+from unet_resnet.inference.shard import file_weight, share_of
+from unet_resnet.runtime.distributed import DistInfo, all_reduce_sum
+
+if TYPE_CHECKING:
+    from unet_resnet.inference.pipeline import Plan
+
+GROUP_TIMEOUT_MIN = 24 * 60.0
+"""Process-group timeout of an inference run: a rank done with its share waits this long for the slowest one."""
+MAX_DEFAULT_WORKERS = 16
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """Decode/encode threads of one process: the machine's CPUs shared among torchrun's processes on it."""
+    local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(MAX_DEFAULT_WORKERS, usable_cpus() // local_processes))
+
+
+def plan_fingerprint(plan: Plan) -> int:
+    """48 bits of a hash of everything that decides the shares: the jobs, their file sizes, the rest's counts."""
+    h = hashlib.sha256()
+    for job in plan.jobs:
+        h.update(f"{job.src}\0{job.dst}\0{job.compare}\0{file_weight(job.src)}\n".encode())
+    h.update(f"{plan.skipped} {len(plan.conflicts)}".encode())
+    return int.from_bytes(h.digest()[:6], "little")
+
+
+def check_same_plan(plan: Plan, info: DistInfo) -> None:
+    """Raise ``RuntimeError`` on every rank unless all ranks planned the same work (a collective: all must call)."""
+    mine = plan_fingerprint(plan)
+    total = all_reduce_sum(torch.tensor([mine], dtype=torch.int64, device=info.device))
+    if int(total.item()) != mine * info.world_size:
+        raise RuntimeError(
+            f"rank {info.rank}: the {info.world_size} processes see different photos or outputs (rank "
+            f"{info.rank} plans {len(plan.jobs)} photos); every machine must see the same --in and --out (a shared "
+            "folder) and nothing may change them while the run starts: run the command again"
+        )
+
+
+def share_plan(plan: Plan, rank: int, world_size: int) -> Plan:
+    """``rank``'s part of the plan: its share of the jobs; rank 0 also reports the skipped and conflicting photos."""
+    mine = share_of([file_weight(job.src) for job in plan.jobs], rank, world_size)
+    jobs = [plan.jobs[i] for i in mine]
+    if rank == 0:
+        return replace(plan, jobs=jobs)
+    return replace(plan, jobs=jobs, skipped=0, conflicts=[], kept=[])
+
+
+def gather_counts(counts: dict[str, int], info: DistInfo) -> dict[str, int]:
+    """``counts`` summed over all ranks (a collective: every rank calls it with the same keys, in the same order)."""
+    keys = sorted(counts)
+    summed = all_reduce_sum(torch.tensor([counts[k] for k in keys], dtype=torch.int64, device=info.device))
+    return {k: int(v) for k, v in zip(keys, summed.tolist(), strict=True)}
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Within this block SIGTERM raises ``KeyboardInterrupt``: torchrun stopping the other ranks when one dies (or
+    a job scheduler's stop) ends the run as Ctrl-C does, with the photos in flight written and the manifest
+    closed. Only the main thread can install it; elsewhere the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
