@@ -17,7 +17,7 @@ from conftest import rgb_image, write_small_copies
 from unet_resnet.inference import ranks
 from unet_resnet.inference.manifest import leftover_parts, read_manifest
 from unet_resnet.inference.pipeline import main, make_plan
-from unet_resnet.inference.ranks import check_same_plan, share_plan
+from unet_resnet.inference.ranks import check_same_plan, my_share, plan_fingerprint, share_plan
 from unet_resnet.inference.shard import balanced_shares, file_weight
 from unet_resnet.runtime.distributed import DistInfo
 
@@ -133,7 +133,8 @@ def test_shares_of_a_plan_cover_it_once(tmp_path: Path) -> None:
     out.mkdir()
     cv2.imwrite(str(out / "p02.png"), rgb_image(8, 8))
     plan = make_plan(src, out)
-    shares = [share_plan(plan, rank, 2) for rank in range(2)]
+    weights = [file_weight(job.src) for job in plan.jobs]
+    shares = [share_plan(plan, weights, rank, 2) for rank in range(2)]
     assert sorted(j.src for s in shares for j in s.jobs) == sorted(j.src for j in plan.jobs)
     assert all(shares[0].jobs) and len(shares[1].jobs) >= 2
     assert shares[0].kept == plan.kept and shares[0].skipped == 1  # rank 0 reports the photos already done
@@ -144,12 +145,14 @@ def test_ranks_that_plan_differently_stop(tmp_path: Path, monkeypatch: pytest.Mo
     src = tmp_path / "in"
     photo_folder(src, 3)
     plan = make_plan(src, tmp_path / "out")
+    weights = [file_weight(job.src) for job in plan.jobs]
     info = DistInfo(1, 1, 2, torch.device("cpu"))
     monkeypatch.setattr(ranks, "all_reduce_sum", lambda t: t * 2)  # the other rank has the same fingerprint
-    check_same_plan(plan, info)
+    assert my_share(plan, info).jobs == share_plan(plan, weights, 1, 2).jobs
     monkeypatch.setattr(ranks, "all_reduce_sum", lambda t: t * 2 + 1)  # it has another one
     with pytest.raises(RuntimeError, match="the 2 processes see different photos or outputs"):
-        check_same_plan(plan, info)
+        check_same_plan(plan, weights, info)
+    assert plan_fingerprint(plan, weights) != plan_fingerprint(plan, [w + 1 for w in weights])  # sizes count
 
 
 # ---------------------------------------------------------------------------------------- processes (slow)

@@ -37,10 +37,9 @@ from unet_resnet.inference.manifest import ManifestWriter, fold_parts, manifest_
 from unet_resnet.inference.photo_list import PhotoListError, is_photo_list, read_photo_list
 from unet_resnet.inference.ranks import (
     GROUP_TIMEOUT_MIN,
-    check_same_plan,
     default_workers,
     gather_counts,
-    share_plan,
+    my_share,
     stop_on_sigterm,
 )
 from unet_resnet.models.checkpoint import CheckpointError
@@ -402,8 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.manifest and info.is_main:
             fold_parts(args.manifest)  # checks the file; the rows of a killed torchrun run join it
         if info.distributed:
-            check_same_plan(plan, info)  # no rank writes before every rank has planned
-            plan = share_plan(plan, info.rank, info.world_size)
+            plan = my_share(plan, info)  # a collective: no rank writes before every rank has planned
         manifest = ManifestWriter(args.manifest, info.rank, info.world_size) if args.manifest else None
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {tag}{exc}", file=sys.stderr)

@@ -46,18 +46,25 @@ def default_workers() -> int:
     return max(1, min(MAX_DEFAULT_WORKERS, usable_cpus() // local_processes))
 
 
-def plan_fingerprint(plan: Plan) -> int:
-    """48 bits of a hash of everything that decides the shares: the jobs, their file sizes, the rest's counts."""
+def my_share(plan: Plan, info: DistInfo) -> Plan:
+    """This rank's part of ``plan`` once every rank has planned the same (a collective: every rank calls it)."""
+    weights = [file_weight(job.src) for job in plan.jobs]
+    check_same_plan(plan, weights, info)
+    return share_plan(plan, weights, info.rank, info.world_size)
+
+
+def plan_fingerprint(plan: Plan, weights: list[int]) -> int:
+    """48 bits of a hash of everything that decides the shares: the jobs, their weights, the rest's counts."""
     h = hashlib.sha256()
-    for job in plan.jobs:
-        h.update(f"{job.src}\0{job.dst}\0{job.compare}\0{file_weight(job.src)}\n".encode())
+    for job, weight in zip(plan.jobs, weights, strict=True):
+        h.update(f"{job.src}\0{job.dst}\0{job.compare}\0{weight}\n".encode())
     h.update(f"{plan.skipped} {len(plan.conflicts)}".encode())
     return int.from_bytes(h.digest()[:6], "little")
 
 
-def check_same_plan(plan: Plan, info: DistInfo) -> None:
+def check_same_plan(plan: Plan, weights: list[int], info: DistInfo) -> None:
     """Raise ``RuntimeError`` on every rank unless all ranks planned the same work (a collective: all must call)."""
-    mine = plan_fingerprint(plan)
+    mine = plan_fingerprint(plan, weights)
     total = all_reduce_sum(torch.tensor([mine], dtype=torch.int64, device=info.device))
     if int(total.item()) != mine * info.world_size:
         raise RuntimeError(
@@ -67,9 +74,10 @@ def check_same_plan(plan: Plan, info: DistInfo) -> None:
         )
 
 
-def share_plan(plan: Plan, rank: int, world_size: int) -> Plan:
-    """``rank``'s part of the plan: its share of the jobs; rank 0 also reports the skipped and conflicting photos."""
-    mine = share_of([file_weight(job.src) for job in plan.jobs], rank, world_size)
+def share_plan(plan: Plan, weights: list[int], rank: int, world_size: int) -> Plan:
+    """``rank``'s part of the plan: its share of the jobs (``weights``: one per job, :func:`file_weight`);
+    rank 0 also reports the skipped and conflicting photos."""
+    mine = share_of(weights, rank, world_size)
     jobs = [plan.jobs[i] for i in mine]
     if rank == 0:
         return replace(plan, jobs=jobs)
