@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -17,7 +19,7 @@ from conftest import rgb_image, write_small_copies
 from unet_resnet.inference import ranks
 from unet_resnet.inference.manifest import leftover_parts, read_manifest
 from unet_resnet.inference.pipeline import main, make_plan
-from unet_resnet.inference.ranks import check_same_plan, my_share, plan_fingerprint, share_plan
+from unet_resnet.inference.ranks import check_same_plan, my_share, plan_fingerprint, share_plan, stop_on_sigterm
 from unet_resnet.inference.shard import balanced_shares, file_weight
 from unet_resnet.runtime.distributed import DistInfo
 
@@ -242,3 +244,11 @@ def test_two_processes_share_the_photos_and_resume_after_a_rank_dies(
     after = stamps(out)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing written twice
     assert len(after) == len(inputs) - 1
+
+
+def test_sigterm_stops_a_run_like_ctrl_c() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), stop_on_sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this at once
+    assert signal.getsignal(signal.SIGTERM) is before
