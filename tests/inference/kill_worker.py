@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.inference import pipeline
 
 
@@ -28,7 +29,7 @@ def main() -> int:
             real(path, data)
 
         pipeline.write_atomic = write_or_die  # type: ignore[assignment]
-    return pipeline.main(sys.argv[3:])
+    return infer_main(sys.argv[3:], prog="infer.py")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""One inference command over many processes (torchrun): each rank's share of the plan, the check that every
-rank planned the same work, and the counts of the whole run.
+"""One ``infer`` run in one process or many (torchrun): each rank's share of the plan, its manifest rows, and
+the counts of the whole run.
 
 Every rank plans on its own (lists ``--in``, checks which outputs exist) and takes its share of the photos still to
 do (:mod:`unet_resnet.inference.shard`, balanced by file size). The shares only agree when the plans do, so the
 ranks compare a fingerprint of their plans before any photo is written; that collective is also the barrier that
-keeps one rank's first outputs out of another rank's plan.
+keeps one rank's first outputs out of another rank's plan. Without torchrun the share is the whole plan.
 """
 
 from __future__ import annotations
@@ -14,18 +14,23 @@ import hashlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import torch
 
+from unet_resnet.inference.manifest import ManifestWriter, fold_parts
+from unet_resnet.inference.pipeline import Options, Summary, Written, run_plan
+from unet_resnet.inference.plan import Job, Plan
 from unet_resnet.inference.shard import file_weight, share_of
 from unet_resnet.runtime.distributed import DistInfo, all_reduce_sum
 
 if TYPE_CHECKING:
-    from unet_resnet.inference.pipeline import Plan
+    from unet_resnet.inference.colorizer import Colorizer
 
 GROUP_TIMEOUT_MIN = 24 * 60.0
 """Process-group timeout of an inference run: a rank done with its share waits this long for the slowest one."""
@@ -108,3 +113,62 @@ def stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def start_share(plan: Plan, info: DistInfo, manifest: str | Path | None = None) -> Plan:
+    """This rank's part of the run, fixed before any photo is written (a collective under torchrun).
+
+    Rank 0 first checks the manifest (creating it if needed) and folds into it the parts a killed run left.
+    """
+    if manifest is not None and info.is_main:
+        fold_parts(manifest)
+    return my_share(plan, info) if info.distributed else plan
+
+
+def run_share(
+    share: Plan,
+    model: Colorizer,
+    options: Options,
+    info: DistInfo,
+    manifest: str | Path | None = None,
+    on_done: Callable[[Job, Written], None] | None = None,
+    on_fail: Callable[[Path, str], None] | None = None,
+) -> Summary:
+    """Colorize this rank's share with a manifest row for each of its photos; returns the counts of the whole run
+    (summed over ranks: a collective, unless interrupted) and the seconds until the last rank was done.
+
+    SIGTERM and Ctrl-C stop the run with the photos in flight written; the summary says ``interrupted`` (this
+    rank's counts only, no collective: the other ranks are being stopped too).
+    """
+    writer = ManifestWriter(manifest, info.rank, info.world_size) if manifest is not None else None
+    outputs = {job.src: job.dst or job.compare for job in share.jobs}
+
+    def done(job: Job, written: Written) -> None:
+        if writer:
+            writer.written(job.src, job.dst or job.compare, written.width, written.height, written.seconds)
+        if on_done is not None:
+            on_done(job, written)
+
+    def fail(path: Path, reason: str) -> None:
+        if writer:
+            writer.failed(path, outputs.get(path), reason)
+        if on_fail is not None:
+            on_fail(path, reason)
+
+    start = time.perf_counter()
+    try:
+        if writer:
+            for src, dst in share.kept:
+                writer.skipped(src, dst, "output exists; --overwrite replaces")
+        with stop_on_sigterm():  # torchrun stops the other ranks with SIGTERM when one dies
+            summary = run_plan(share, model, options, done, fail)
+    finally:
+        if writer:
+            writer.close()
+    if summary.interrupted:
+        return summary
+    totals = gather_counts({"done": summary.done, "skipped": summary.skipped, "failed": summary.failed}, info)
+    if manifest is not None and info.distributed and info.is_main:
+        fold_parts(manifest)  # every rank has closed its part: the collective above waited for all
+    seconds = time.perf_counter() - start
+    return Summary(done=totals["done"], skipped=totals["skipped"], failed=totals["failed"], seconds=seconds)
