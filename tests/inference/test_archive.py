@@ -253,3 +253,13 @@ def test_sigterm_stops_a_run_like_ctrl_c() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler interrupts this at once
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_default_workers_share_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranks, "usable_cpus", lambda: 32)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert ranks.default_workers() == 16  # one process: all CPUs, at most 16
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # torchrun --nproc_per_node=8
+    assert ranks.default_workers() == 4
+    monkeypatch.setattr(ranks, "usable_cpus", lambda: 2)
+    assert ranks.default_workers() == 1  # never zero
