@@ -210,3 +210,17 @@ def test_single_file_keys_by_name(tmp_path: Path, hint_ckpt: Path, capsys: pytes
     args = ["--in", str(photos["beach/dress.png"]), "--out", str(tmp_path / "o.png"), "--ckpt", str(hint_ckpt)]
     assert infer_main([*args, "--hints", str(hints), "--device", "cpu", "--quiet"]) == 0
     assert (tmp_path / "o.png").is_file()
+
+
+def test_list_input_keys_by_listed_path(tmp_path: Path, hint_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_photos(tmp_path / "in")
+    listing = tmp_path / "in" / "photos.txt"
+    listing.write_text("beach/dress.png\nrotated.jpg\n")
+    hints = tmp_path / "hints.json"
+    args = ["--in", str(listing), "--out", str(tmp_path / "o"), "--ckpt", str(hint_ckpt), "--hints", str(hints)]
+    hints.write_text(json.dumps({"beach/dress.png": [{"x": 40, "y": 10, "color": "#2a5db0"}]}))
+    assert infer_main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert (tmp_path / "o" / "beach" / "dress.png").is_file()
+    hints.write_text(json.dumps({"dress.png": []}))
+    assert infer_main([*args, "--device", "cpu", "--quiet", "--overwrite"]) == 2
+    assert "photo 'dress.png': no such photo" in capsys.readouterr().err
