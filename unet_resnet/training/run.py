@@ -35,6 +35,10 @@ from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import EncoderWeightsError, UNetGenerator, model_spec
 from unet_resnet.runtime.distributed import DistInfo, barrier, cleanup, init_distributed
+from unet_resnet.training import ema as ema_io
+from unet_resnet.training.ema import GeneratorEMA
+from unet_resnet.training.losses import RecLoss, reconstruction_loss
+from unet_resnet.training.schedule import apply_schedule, stage_progress
 from unet_resnet.training.steps import AutocastFactory, Nets, Optim, gan_step, pretrain_step
 from unet_resnet.training.validation import sample_grid, validate, write_sample_grid
 
@@ -243,11 +247,11 @@ def build_step_state(
     nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
     betas = (cfg.train.beta1, cfg.train.beta2)
 
-    def optim(model: nn.Module) -> Optim:
-        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
+    def optim(model: nn.Module, lr: float) -> Optim:
+        adam = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
         return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
 
-    return nets, optim(G), optim(D)
+    return nets, optim(G, cfg.train.lr), optim(D, cfg.train.lr * cfg.train.lr_d_scale)
 
 
 # ------------------------------------------------------------------------------------------------- the run
@@ -271,12 +275,18 @@ class Run:
     stages: list[str]
     writer: Any = None
     l1_weights: torch.Tensor | None = None
+    ema: GeneratorEMA | None = None  # the weights users get (training.ema), when train.ema_decay > 0
+    rec_loss: RecLoss | None = None  # None: the original L1
+
+    def user_G(self) -> nn.Module:
+        """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
+        return self.ema.module if self.ema is not None else self.G
 
     def checkpoint(self) -> dict[str, Any]:
         return {
             "format_version": ckpt_io.FORMAT_VERSION,
             "kind": "training",
-            "generator": ckpt_io.state_dict_of(self.G),
+            **ema_io.checkpoint_entries(ckpt_io.state_dict_of(self.G), self.ema),
             "discriminator": ckpt_io.state_dict_of(self.D),
             "opt_G": self.opt_G.opt.state_dict(),
             "opt_D": self.opt_D.opt.state_dict(),
@@ -324,8 +334,9 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     train_set, val_set = build_data(cfg, info)
     stages = list(STAGES) if stage == "both" else [stage]
     progress = Progress(stage=stages[0])
+    ema = GeneratorEMA(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     if state is not None:
-        G.load_state_dict(state["generator"])
+        ema_io.restore(G, ema, state)
         D.load_state_dict(state["discriminator"])
         opt_G.opt.load_state_dict(state["opt_G"])
         opt_D.opt.load_state_dict(state["opt_D"])
@@ -343,6 +354,10 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     l1_weights = None
     if cfg.restore.enabled:
         l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
+    t = cfg.train
+    rec_loss = None
+    if t.rec_loss != "l1" or t.rebalance > 0:
+        rec_loss = reconstruction_loss(t.rec_loss, t.huber_delta, t.rebalance, l1_weights)
     return Run(
         cfg,
         info,
@@ -360,6 +375,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
         stages,
         writer,
         l1_weights,
+        ema,
+        rec_loss,
     )
 
 
@@ -415,6 +432,9 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
         steps = min(steps, max(0, cfg.train.max_steps_per_epoch - prog.samples_done // per_step))
     budget = stage_budget_s(cfg, run.stages, stage)
     total_epochs = epochs_of(cfg, stage)
+    full_epoch = len(sampler) // per_step  # the learning-rate schedule counts steps of whole epochs
+    if cfg.train.max_steps_per_epoch > 0:
+        full_epoch = min(full_epoch, cfg.train.max_steps_per_epoch)
     bar = tqdm(
         total=steps,
         desc=f"{stage} {epoch + 1}/{total_epochs}",
@@ -427,8 +447,12 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
     for i, batches in enumerate(_micro_batches(loader, accum, info.device, cfg.train.channels_last)):
         if i >= steps:
             break
+        done = prog.epoch * full_epoch + prog.samples_done // per_step
+        elapsed = prog.elapsed[stage] + (time.perf_counter() - started)
+        t = stage_progress(done, total_epochs * full_epoch, elapsed, budget)
+        apply_schedule(run.opt_G.opt, run.opt_D.opt, cfg.train, t)
         if stage == "pretrain":
-            stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast, run.l1_weights)
+            stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast, run.l1_weights, run.rec_loss)
         else:
             stats = gan_step(
                 run.nets,
@@ -440,7 +464,10 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
                 cfg.train.gan_loss,
                 1.0 - cfg.train.label_smoothing,
                 run.l1_weights,
+                run.rec_loss,
             )
+        if run.ema is not None:
+            run.ema.update(run.G)
         values = {k: float(v) for k, v in stats.items()}
         prog.step += 1
         prog.samples_done += per_step
@@ -485,14 +512,20 @@ def end_of_epoch(run: Run, stage: str, epoch: int, started: float) -> dict[str, 
     metrics: dict[str, Any] = {"stage": stage, "epoch": epoch + 1, "step": run.progress.step}
     if len(run.val_set):
         metrics |= validate(
-            run.G, run.val_set, info.device, run.autocast, info.rank, info.world_size, batch_size=cfg.data.batch_size
+            run.user_G(),
+            run.val_set,
+            info.device,
+            run.autocast,
+            info.rank,
+            info.world_size,
+            batch_size=cfg.data.batch_size,
         )
     metrics["elapsed_s"] = round(sum(run.progress.elapsed.values()) + time.perf_counter() - started, 1)
     if info.is_main:
         with open(run.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
         if cfg.log.samples and len(run.val_set):
-            grid = sample_grid(run.G, run.val_set, cfg.log.samples, info.device, run.autocast)
+            grid = sample_grid(run.user_G(), run.val_set, cfg.log.samples, info.device, run.autocast)
             write_sample_grid(run.run_dir / "samples" / f"{stage}_epoch{epoch + 1:03d}.png", grid)
         if run.writer is not None:
             for k, v in metrics.items():
