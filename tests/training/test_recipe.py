@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from unet_resnet.cli.train import main
 from unet_resnet.config import load_config
 from unet_resnet.models import checkpoint as ckpt_io
-from unet_resnet.training import run as training
+from unet_resnet.training import loop
+from unet_resnet.training.setup import setup
 from unet_resnet.training.validation import validate
 
 pytestmark = pytest.mark.slow
@@ -20,8 +22,8 @@ RECIPE = {"train.ema_decay": 0.9, "train.lr_schedule": "linear", "train.rec_loss
 
 
 def test_validation_best_and_checkpoints_use_the_ema(tiny_config: Callable[..., Path]) -> None:
-    run = training.setup(load_config(tiny_config(**RECIPE)))
-    training.train(run)
+    run = setup(load_config(tiny_config(**RECIPE)))
+    loop.fit(run)
     assert run.ema is not None and run.user_G() is run.ema.module
     state = torch.load(run.run_dir / "last.pt", weights_only=True)
     assert state["ema_updates"] == run.progress.step
@@ -45,22 +47,22 @@ def test_resume_mid_schedule_gives_identical_learning_rates_and_weights(
     """Ctrl-C in the middle of a decaying stage, then resume: the same learning rates step by step, the same
     training weights, EMA and discriminator as the run that was never stopped."""
     lrs: list[float] = []
-    real_apply = training.apply_schedule
+    real_apply = loop.apply_schedule
 
     def recording(opt_G, opt_D, train, t):  # type: ignore[no-untyped-def]
         factor = real_apply(opt_G, opt_D, train, t)
         lrs.append(opt_G.param_groups[0]["lr"])
         return factor
 
-    monkeypatch.setattr(training, "apply_schedule", recording)
+    monkeypatch.setattr(loop, "apply_schedule", recording)
     stages = {"train.pretrain_epochs": 2, "train.gan_epochs": 1}
-    assert training.main(["-c", str(tiny_config(**RECIPE, **stages, **{"log.name": "straight"}))]) == 0
+    assert main(["-c", str(tiny_config(**RECIPE, **stages, **{"log.name": "straight"}))]) == 0
     straight = list(lrs)
     assert len(straight) == 9 and len(set(straight[:6])) > 2, straight  # the pretrain stage decays
 
     lrs.clear()
     calls = {"n": 0}
-    real_step = training.pretrain_step
+    real_step = loop.pretrain_step
 
     def step_then_ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
         out = real_step(*args, **kwargs)
@@ -69,11 +71,11 @@ def test_resume_mid_schedule_gives_identical_learning_rates_and_weights(
             signal.raise_signal(signal.SIGINT)
         return out
 
-    monkeypatch.setattr(training, "pretrain_step", step_then_ctrl_c)
-    assert training.main(["-c", str(tiny_config(**RECIPE, **stages, **{"log.name": "cut"}))]) == 130
-    monkeypatch.setattr(training, "pretrain_step", real_step)
+    monkeypatch.setattr(loop, "pretrain_step", step_then_ctrl_c)
+    assert main(["-c", str(tiny_config(**RECIPE, **stages, **{"log.name": "cut"}))]) == 130
+    monkeypatch.setattr(loop, "pretrain_step", real_step)
     last = tmp_path / "runs" / "cut" / "last.pt"
-    assert training.main(["--resume", str(last)]) == 0
+    assert main(["--resume", str(last)]) == 0
     assert lrs == straight
 
     a = torch.load(tmp_path / "runs" / "straight" / "last.pt", weights_only=True)
