@@ -11,6 +11,12 @@ and ``contact_sheet_samples.png`` (the same for 12 bundled samples, which may be
     python benchmarks/quality.py                       # the full protocol (about 45 minutes on 2 cores)
     python benchmarks/quality.py --parallel            # both trainings at once, sharing the machine equally
     python benchmarks/quality.py --skip-reference --minutes 0.05 --eval-limit 3   # a smoke run
+    python benchmarks/quality.py --hints               # also the hint model (model.hints: true), same budget
+
+With ``--hints`` a hint model is trained as well (the same config with ``model.hints=true``, the same budget, after
+ours or beside it with ``--parallel``), and ``unet-resnet evaluate --hints`` sweeps it over ``--hint-counts`` points
+on ``val`` and ``faces`` beside our plain model (0 points) and the grayscale baseline: ``hints.md`` / the
+``hint_sweep`` entry of ``results.json`` (docs/hints.md).
 
 **A/B mode** (``--arm``, repeatable): recipes of this project against each other over several seeds at the same
 budget, each arm ``NAME:OVERRIDE OVERRIDE ...`` (config overrides on ``--config``), each seed a full training,
@@ -104,6 +110,42 @@ def contact_sheet(truth: Path, columns: dict[str, Path | None], out: Path, count
     cv2.imwrite(str(out), np.concatenate(rows, axis=0))
 
 
+def hint_sweep(
+    plain: Path, hinted: Path, sets: dict[str, Path], args: argparse.Namespace, out: Path, env: dict[str, str]
+) -> dict[str, dict[str, object]]:
+    """``unet-resnet evaluate --hints`` of the plain model (0 points) and the hint model (``--hint-counts``)."""
+    results: dict[str, dict[str, object]] = {}
+    for name, truth in sets.items():
+        results[name] = {}
+        for system, ckpt, counts in (("plain", plain, "0"), ("hints", hinted, args.hint_counts)):
+            dest = out / "sweep" / f"{system}_{name}"
+            cmd = [sys.executable, "-m", "unet_resnet", "evaluate", "--ckpt", str(ckpt), "--data", str(truth)]
+            cmd += ["--out", str(dest), "--hints", counts, "--device", "cpu", "--quiet"]
+            p = run(cmd, out / "logs" / f"sweep_{system}_{name}.log", env)
+            wait(p, f"hint sweep of {system} on {name}", out / "logs" / f"sweep_{system}_{name}.log")
+            results[name][system] = json.loads((dest / "hints.json").read_text())
+    return results
+
+
+def hint_table(sweep: dict[str, dict[str, object]]) -> str:
+    """Markdown: per set, the plain model, the hint model at each count and the grayscale baseline."""
+    lines = []
+    for name, systems in sweep.items():
+        plain, hinted = systems["plain"], systems["hints"]
+        assert isinstance(plain, dict) and isinstance(hinted, dict)
+        lines += [f"### {name} ({hinted['images']} photos, unet_resnet metrics)", ""]
+        lines += ["| system | PSNR | SSIM | ab L1 | hint ab mean | hint ab p95 |", "|---|---|---|---|---|---|"]
+        rows = [("plain model", plain["counts"]["0"])]
+        rows += [(f"hint model, {n} points", r) for n, r in hinted["counts"].items()]
+        rows += [("grayscale", hinted["gray"] | {"hint_ab_mean": None, "hint_ab_p95": None})]
+        for label, r in rows:
+            cells = [f"{r['psnr_rgb']:.2f}", f"{r['ssim_rgb']:.4f}", f"{r['ab_l1']:.2f}"]
+            cells += ["–" if r[k] is None else f"{r[k]:.2f}" for k in ("hint_ab_mean", "hint_ab_p95")]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -121,7 +163,11 @@ def main() -> int:
     ap.add_argument("--arm", action="append", default=[], help="A/B mode: NAME:OVERRIDES (repeat per arm)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="A/B mode: train.seed of each run")
     ap.add_argument("--epochs", type=int, nargs=2, metavar=("PRETRAIN", "GAN"), help="A/B mode: epochs, no clock")
+    ap.add_argument("--hints", action="store_true", help="also train and sweep the hint model (docs/hints.md)")
+    ap.add_argument("--hint-ckpt", type=Path, help="skip the hint model's training: sweep this checkpoint")
+    ap.add_argument("--hint-counts", default="0,1,2,5,10", help="points per photo of the sweep")
     args = ap.parse_args()
+    hints = args.hints or args.hint_ckpt is not None
 
     data, bench = args.shared / "data", args.shared / "bench"
     if not (data / "train").is_dir() or not (bench / "score.py").is_file():
@@ -157,8 +203,18 @@ def main() -> int:
         overrides += [f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
         our_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
         procs.append(("our training", run(our_cmd, logs / "our_train.log", env)))
+    if hints and args.hint_ckpt is None:
+        if not args.parallel:
+            for what, proc in procs:
+                wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
+            procs = []
+        overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}", "log.name=hints_quality_cpu"]
+        overrides += ["model.hints=true", f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
+        hint_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
+        procs.append(("hint model training", run(hint_cmd, logs / "hint_train.log", env)))
     for what, proc in procs:
-        wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
+        name = "ref_train" if "reference" in what else "hint_train" if "hint" in what else "our_train"
+        wait(proc, what, logs / f"{name}.log")
     ckpt = args.ours_ckpt or sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
 
     preds: dict[str, dict[str, Path | None]] = {"ours": {}, "reference": {}}
@@ -197,6 +253,10 @@ def main() -> int:
         last = [json.loads(x) for x in ref_log.read_text().splitlines() if x.startswith('{"system"')]
         if last:
             summary["reference_steps"] = last[-1]["steps"]
+    if hints:
+        hint_ckpt = args.hint_ckpt or sorted((out / "runs").glob("hints_quality_cpu*/last.pt"))[-1]
+        summary["hint_sweep"] = hint_sweep(ckpt, hint_ckpt, {k: sets[k] for k in ("val", "faces")}, args, out, env)
+        (out / "hints.md").write_text(hint_table(summary["hint_sweep"]))
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = []
     for name, rows in results.items():
@@ -213,7 +273,9 @@ def main() -> int:
         columns = {"reference": preds["reference"][name], "ours": preds["ours"][name]}
         contact_sheet(sets[name], columns, out / sheet)
     print("\n".join(lines))
-    print(json.dumps({k: v for k, v in summary.items() if k != "scores"}))
+    if hints:
+        print((out / "hints.md").read_text())
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("scores", "hint_sweep")}))
     print(f"quality: results in {out}")
     return 0
 

@@ -64,6 +64,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         action="store_true",
         help="also repair scratches, dust and fading (needs a model trained with restore.enabled; docs/restoration.md)",
     )
+    p.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="colour hints: a JSON object mapping photos (paths relative to --in) to points, e.g. "
+        '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]}; needs a hint model (docs/hints.md)',
+    )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
     from unet_resnet.inference.manifest import manifest_format
     from unet_resnet.inference.pipeline import Job, Options, Written
-    from unet_resnet.inference.plan import UsageError, make_plan
+    from unet_resnet.inference.plan import UsageError, attach_hints, make_plan
     from unet_resnet.inference.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
     from unet_resnet.models.checkpoint import CheckpointError
     from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         if not args.ckpt and info.is_main:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
         model = Colorizer.load(ckpt, str(info.device), args.precision, args.size, restore=args.restore)
+        if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
+            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.takes_hints)
         share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {tag}{exc}", file=sys.stderr)

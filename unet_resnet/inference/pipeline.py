@@ -23,6 +23,7 @@ import numpy as np
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
 from unet_resnet.inference.colorizer import Colorizer, gray_preview, side_by_side
+from unet_resnet.inference.hints import hint_batch
 from unet_resnet.inference.plan import Job, Plan, make_plan
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class _Item:
     L: np.ndarray
     preview: np.ndarray | None
     started: float
+    hint: np.ndarray | None = None
 
     @property
     def cost(self) -> int:
@@ -78,7 +80,9 @@ def _decode(model: Colorizer, job: Job) -> _Item:
     started = time.perf_counter()
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
-    return _Item(job, pixels, model.prepare(pixels), preview, started)
+    size = (pixels.shape[1], pixels.shape[0])
+    maps = hint_batch([job.hints], [size], model.size, model.takes_hints) if job.hints else None
+    return _Item(job, pixels, model.prepare(pixels), preview, started, None if maps is None else maps[0])
 
 
 def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> Written:
@@ -140,7 +144,11 @@ class Pipeline:
     def _flush(self, pool: ThreadPoolExecutor) -> None:
         batch, self.batch = self.batch, []
         try:
-            predicted = self.model.predict(np.stack([item.L for item in batch]))
+            hints = None
+            if any(item.hint is not None for item in batch):  # zeros: no hint, the photo is colorized automatically
+                blank = np.zeros((3, *batch[0].L.shape), np.float32)
+                hints = np.stack([blank if item.hint is None else item.hint for item in batch])
+            predicted = self.model.predict(np.stack([item.L for item in batch]), hints)
         except RuntimeError as exc:  # e.g. CUDA out of memory: these photos fail, the run goes on
             for item in batch:
                 self.held -= item.cost

@@ -8,11 +8,15 @@ file are reported as conflicts instead of overwriting each other.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unet_resnet.data.imageio import IMAGE_SUFFIXES, is_image_file, list_images
 from unet_resnet.inference.photo_list import PhotoListError, is_photo_list, read_photo_list
+
+if TYPE_CHECKING:  # the hints module needs torch; planning (and infer --help) must not
+    from unet_resnet.inference.hints import HintPoint
 
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif", "bmp": ".bmp"}
 """``--format`` names and the suffix each writes."""
@@ -29,6 +33,8 @@ class Job:
     src: Path
     dst: Path | None
     compare: Path | None
+    hints: tuple[HintPoint, ...] = ()
+    """Colour hints of this photo (``--hints``), in its pixels; empty: colorized automatically."""
 
 
 @dataclass
@@ -150,3 +156,27 @@ def make_plan(
         else:
             plan.jobs.append(Job(src, None if keep_dst else dst, None if keep_cmp else cmp))
     return plan
+
+
+def attach_hints(jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, takes_hints: bool) -> list[Job]:
+    """The jobs with the points ``hints_file`` gives their photos (``infer --hints``), all checked first.
+
+    Keys of the file are paths relative to ``inp`` (its name when ``inp`` is one photo; for a list, each photo's
+    path under ``--out``); every photo of ``inp`` counts, even one whose output exists. Raises
+    :class:`~unet_resnet.inference.hints.HintError`.
+    """
+    from unet_resnet.inference.hints import HintError, load_hints_file
+
+    if not takes_hints:
+        raise HintError(
+            f"--hints {hints_file}: this model does not take colour hints (trained without model.hints); "
+            "drop --hints or use a hint model (docs/hints.md)"
+        )
+    if inp.is_file() and is_photo_list(inp):  # keys: the listed paths as placed under --out
+        photos = {item.rel.as_posix(): item.src for item in read_photo_list(inp) if not item.problem}
+    elif inp.is_file():
+        photos = {inp.name: inp}
+    else:
+        photos = {src.relative_to(inp).as_posix(): src for src in list_images(inp, recursive)}
+    points = load_hints_file(hints_file, photos)
+    return [replace(job, hints=tuple(points.get(job.src, ()))) for job in jobs]

@@ -45,7 +45,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     state = load_training_checkpoint(resume) if resume else None
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
     G, D = build_models(cfg, info, from_checkpoint=state is not None)
-    spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size)  # type: ignore[arg-type]
+    spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size, cfg.model.hints)  # type: ignore[arg-type]
     dtype = resolve_precision(cfg.train.precision, info.device)
     nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
     train_set, val_set = build_data(cfg, info)
@@ -155,8 +155,9 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
         )
     val_resize = "center_crop" if d.resize == "random_crop" else d.resize
     damage = cfg.restore.damage_config() if cfg.restore.enabled else None
+    hints = cfg.hints if cfg.model.hints else None  # validation scores automatic colorization (no hints)
     return (
-        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage),
+        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage, hints=hints),
         LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
     )
 
@@ -176,7 +177,7 @@ def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn
     """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU."""
     out_channels = 3 if cfg.restore.enabled else 2
     weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
-    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels)
+    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
     if cfg.train.init_generator and not from_checkpoint:
         load_generator_weights(G, cfg.train.init_generator)
         if info.is_main:
