@@ -23,6 +23,8 @@ from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
 from unet_resnet.runtime.distributed import DistInfo, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
+from unet_resnet.training.ema import GeneratorEMA
+from unet_resnet.training.losses import reconstruction_loss
 from unet_resnet.training.progress import STAGES, Progress
 from unet_resnet.training.state import Run, load_training_checkpoint
 from unet_resnet.training.steps import Nets, Optim
@@ -53,10 +55,15 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run = Run(
         cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
     )
+    if cfg.train.ema_decay > 0:
+        run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if state is not None:
         run.load_state(state)
     if cfg.restore.enabled:
         run.l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
+    t = cfg.train
+    if t.rec_loss != "l1" or t.rebalance > 0:
+        run.rec_loss = reconstruction_loss(t.rec_loss, t.huber_delta, t.rebalance, run.l1_weights)
     if info.is_main:
         dump_config(cfg, run_dir / "config.yaml")
         log_run(run)
@@ -204,8 +211,8 @@ def build_step_state(
     nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
     betas = (cfg.train.beta1, cfg.train.beta2)
 
-    def optim(model: nn.Module) -> Optim:
-        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
+    def optim(model: nn.Module, lr: float) -> Optim:
+        adam = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
         return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
 
-    return nets, optim(G), optim(D)
+    return nets, optim(G, cfg.train.lr), optim(D, cfg.train.lr * cfg.train.lr_d_scale)
