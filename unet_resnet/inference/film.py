@@ -112,20 +112,35 @@ def colorize_video(
 
 
 # ----------------------------------------------------------------------------------------------------- planning
-def video_targets(inp: Path, out: Path, recursive: bool = True) -> list[tuple[Path, Path]]:
-    """``(film, output)`` pairs: a video file (``--out`` a video file or a folder) or the videos of a folder.
+@dataclass
+class FilmPlan:
+    jobs: list[tuple[Path, Path]] = field(default_factory=list)
+    """``(film, output)`` to colorize."""
+    skipped: int = 0
+    """Films whose output exists (kept unless ``overwrite``)."""
 
-    Outputs keep the input's name, sub-folder and container. Raises ``ValueError`` for an output that would
-    replace its input.
+
+def plan_films(inp: Path, out: Path, recursive: bool = True, overwrite: bool = False) -> FilmPlan:
+    """The films of ``--in`` (a video file, or the videos of a folder) and their outputs.
+
+    A video file goes to ``--out`` when that names a video file, else into the folder ``--out``; a folder's videos
+    keep their names and sub-folders under ``--out``. Every output keeps its input's container. Raises
+    ``ValueError`` for an output that would replace its own input.
     """
     if inp.is_file():
         if not is_video_file(inp):
-            return []
-        dst = out if is_video_file(out) and not out.is_dir() else out / inp.name
-        pairs = [(inp, dst)]
-    else:
+            return FilmPlan()
+        pairs = [(inp, out if is_video_file(out) and not out.is_dir() else out / inp.name)]
+    elif inp.is_dir():
         pairs = [(src, out / src.relative_to(inp)) for src in list_videos(inp, recursive)]
+    else:
+        return FilmPlan()
+    plan = FilmPlan()
     for src, dst in pairs:
         if os.path.normcase(dst.resolve()) == os.path.normcase(src.resolve()):
             raise ValueError(f"--out {out} would replace the film {src} itself; choose another output")
-    return pairs
+        if dst.exists() and not overwrite:
+            plan.skipped += 1
+        else:
+            plan.jobs.append((src, dst))
+    return plan

@@ -91,11 +91,14 @@ class TemporalSmoother:
         self.prev_L: np.ndarray | None = None
         self.prev_ab: np.ndarray | None = None
 
+    def _flow(self, frame: np.ndarray, to: np.ndarray) -> np.ndarray:
+        """DIS flow: for each pixel of ``frame``, its offset to the same point in ``to`` (float32 ``(S, S, 2)``)."""
+        return np.asarray(self.dis.calc(frame, to, None))  # type: ignore[call-overload]  # None: a new array
+
     def reliable_mask(self, L: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flow from this frame to the previous one, and where it can be trusted (float ``(S, S)``)."""
         assert self.prev_gray is not None and self.prev_L is not None
-        backward = self.dis.calc(gray, self.prev_gray, None)
-        forward = self.dis.calc(self.prev_gray, gray, None)
+        backward, forward = self._flow(gray, self.prev_gray), self._flow(self.prev_gray, gray)
         ok = consistent(backward, forward) & inside(backward)
         diff = L - warp(self.prev_L, backward)
         shift = float(np.median(diff[ok])) if ok.any() else 0.0  # global brightness flicker is not motion
