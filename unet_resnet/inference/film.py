@@ -92,7 +92,7 @@ def colorize_video(
     src: str | Path,
     dst: str | Path,
     options: FilmOptions | None = None,
-    on_frame: Callable[[], None] | None = None,
+    on_frame: Callable[[], object] | None = None,
     info: VideoInfo | None = None,
 ) -> FilmResult:
     """Colorize the film ``src`` into ``dst`` (written atomically); raises :class:`video.VideoError`.

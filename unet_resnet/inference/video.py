@@ -50,7 +50,7 @@ def _av() -> Any:
         import av
     except ImportError:  # pragma: no cover - the [video] extra is part of the test install
         raise VideoError("PyAV", "videos need PyAV: pip install 'unet_resnet[video]' (or pip install av)") from None
-    av.logging.set_level(av.logging.ERROR)  # we report bad files ourselves, once
+    av.logging.set_level(av.logging.FATAL)  # we report bad files ourselves, once
     return av
 
 
@@ -243,7 +243,7 @@ def transcode(
     dst: str | Path,
     process: FrameFunction,
     quality: int = DEFAULT_QUALITY,
-    on_frame: Callable[[], None] | None = None,
+    on_frame: Callable[[], object] | None = None,
     info: VideoInfo | None = None,
 ) -> TranscodeResult:
     """Decode ``src``, pass its frames through ``process``, encode to ``dst`` (format from its suffix) atomically.
