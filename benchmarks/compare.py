@@ -7,6 +7,10 @@ its own venv: ``--ref-python``, else ``../shared/bench/.venv-reference`` if it e
 peak RSS; ``reference_timings.py`` (beside this file) times its data pipeline, post-processing, batch-1 inference
 and ``colorize`` command. With ``--rounds N`` both systems run N times, alternating, and medians are compared.
 
+Inference is compared twice: in process (``e2e_images_per_s``: model loaded once, photos through the pipeline) and
+as a user runs it, whole commands in fresh processes (``python infer.py`` against the reference's ``colorize`` over
+``--infer-data``, interpreter start-up, imports and model loading included; random weights on both sides).
+
 Without ``../shared`` (or with a reference Python that does not exist) the comparison says so and exits with 0.
 
     python benchmarks/compare.py --ref-python /path/to/ref-venv/bin/python --rounds 3 --markdown
@@ -20,6 +24,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,9 @@ FIGURES = (
     ("generator inference, training batch, images/s", "generator_batch_images_per_s", "infer_images_per_s", 3.0, True),
     ("full-resolution post-processing 1024x768, images/s", "postprocess_images_per_s", "postprocess_images_per_s",
      None, True),
-    ("end-to-end inference, images/s", "e2e_images_per_s", "e2e_images_per_s", 4.0, True),
+    ("end-to-end inference in process, images/s", "e2e_images_per_s", "e2e_images_per_s", 4.0, True),
+    ("whole command over --infer-data (start-up included), images/s", "infer_command_images_per_s",
+     "colorize_command_images_per_s", 4.0, True),
     ("peak RSS of training, MiB", "train_peak_rss_mb", "peak_rss_mb", 0.6, False),
 )  # fmt: skip
 
@@ -70,8 +78,55 @@ def find_reference_python(args: argparse.Namespace, shared: Path) -> Path | None
     return venv / "bin" / "python"
 
 
-def one_round(args: argparse.Namespace, shared: Path, ref_python: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Ours, then the reference's ``speed`` and its function timings; returns (ours, reference) figures."""
+def timed(cmd: list[str], what: str, env: dict[str, str]) -> float:
+    """Wall-clock seconds of ``cmd`` (run from the repository root); exits with its output when it fails."""
+    print(f"[compare] {what}: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"error: {what} failed (exit code {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return seconds
+
+
+def command_weights(args: argparse.Namespace, shared: Path, ref_python: Path, folder: Path) -> tuple[Path, Path]:
+    """Random weights for both whole commands: our generator as safetensors, the reference's after 1 step."""
+    import torch
+
+    from unet_resnet.inference.export import export_safetensors
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    ours, ref = folder / "G_random.safetensors", folder / "ref_G.pt"
+    torch.manual_seed(0)
+    G = UNetGenerator("none", args.decoder_channels, 2).eval()
+    export_safetensors(G, model_spec(args.decoder_channels, 2, args.size), ours)
+    ref_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    timed([str(ref_python), str(shared / "bench" / "seed_reference.py"), "--threads", str(args.threads), "train",
+           "--data", args.data, "--size", str(args.size), "--batch", "2", "--steps", "1", "--out", str(ref)],
+          "reference weights (1 training step)", ref_env)  # fmt: skip
+    return ours, ref
+
+
+def whole_commands(args: argparse.Namespace, shared: Path, ref_python: Path, weights: tuple[Path, Path],
+                   folder: Path) -> tuple[float, float]:  # fmt: skip
+    """Images/s of ``python infer.py`` and of the reference's ``colorize`` over ``--infer-data``, whole commands."""
+    photos = len([p for p in Path(args.infer_data).iterdir() if p.is_file()])
+    threads = str(args.threads)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "PYTHONPATH": str(ROOT)}
+    ours = timed([sys.executable, "infer.py", "--in", args.infer_data, "--out", str(folder / "ours"), "--ckpt",
+                  str(weights[0]), "--size", str(args.size), "--device", "cpu", "--overwrite", "--quiet"],
+                 "ours, infer.py (whole command)", env)  # fmt: skip
+    ref_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    ref = timed([str(ref_python), str(shared / "bench" / "seed_reference.py"), "--threads", threads, "colorize",
+                 "--weights", str(weights[1]), "--in", args.infer_data, "--out", str(folder / "reference"),
+                 "--size", str(args.size)], "reference colorize (whole command)", ref_env)  # fmt: skip
+    return photos / ours, photos / ref
+
+
+def one_round(
+    args: argparse.Namespace, shared: Path, ref_python: Path, weights: tuple[Path, Path]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ours, the reference's ``speed`` and function timings, then both whole commands; returns (ours, reference)."""
     common = ["--size", str(args.size), "--iters", str(args.iters), "--warmup", str(args.warmup)]
     data = ["--data", args.data, "--data-limit", str(args.data_limit), "--infer-data", args.infer_data]
     data += ["--infer-limit", str(args.infer_limit), "--threads", str(args.threads)]
@@ -84,6 +139,10 @@ def one_round(args: argparse.Namespace, shared: Path, ref_python: Path) -> tuple
     ref = run_json([*speed_cmd, *common], "reference speed", ref_env)
     timings = [str(ref_python), str(HERE / "reference_timings.py"), "--reference", reference, *common, *data]
     ref |= run_json(timings, "reference data, post-processing, batch-1 inference, colorize", ref_env)
+    with tempfile.TemporaryDirectory(prefix="compare_commands_") as tmp:
+        ours["infer_command_images_per_s"], ref["colorize_command_images_per_s"] = whole_commands(
+            args, shared, ref_python, weights, Path(tmp)
+        )
     return ours, ref
 
 
@@ -156,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.data = args.data or str(shared / "data" / "train")
     args.infer_data = args.infer_data or str(shared / "data" / "val")
-    rounds = [one_round(args, shared, ref_python) for _ in range(args.rounds)]
+    with tempfile.TemporaryDirectory(prefix="compare_weights_") as keep:
+        weights = command_weights(args, shared, ref_python, Path(keep))  # one pair of random weights for all rounds
+        rounds = [one_round(args, shared, ref_python, weights) for _ in range(args.rounds)]
     rows = summarize(rounds)
     ours = rounds[-1][0]
     print(

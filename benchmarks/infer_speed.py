@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PEAK_RSS = """
 import json, resource, sys
 sys.argv = ["infer.py"] + json.loads(sys.argv[1])
-from unet_resnet.inference.pipeline import main
+from unet_resnet.cli.infer import main
 code = main(sys.argv[1:])
 print("PEAK_RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, code)
 """

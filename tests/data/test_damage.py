@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from unet_resnet.models import checkpoint as ckpt_io
-from unet_resnet.data import damage as dmg
-from unet_resnet.training import run as training
-from unet_resnet.data.color import rgb_to_lab
+from unet_resnet.cli.damage import main as damage_main
+from unet_resnet.cli.train import main as train_main
 from unet_resnet.config import load_config
-from unet_resnet.data.dataset import LabDataset, read_list
+from unet_resnet.data import damage as dmg
+from unet_resnet.data.color import rgb_to_lab
+from unet_resnet.data.dataset import LabDataset
 from unet_resnet.data.imageio import read_rgb8
+from unet_resnet.data.photos import read_list
+from unet_resnet.models import checkpoint as ckpt_io
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_restoration_dataset_pairs(tiny_photos: Path) -> None:
 
 
 def test_preview_writes_rows(tiny_photos: Path, tmp_path: Path) -> None:
-    assert dmg.main(["--in", str(tiny_photos), "--out", str(tmp_path / "prev"), "--count", "2", "--size", "64"]) == 0
+    assert damage_main(["--in", str(tiny_photos), "--out", str(tmp_path / "prev"), "--count", "2", "--size", "64"]) == 0
     files = sorted((tmp_path / "prev").glob("*.png"))
     assert len(files) == 8
     import cv2
@@ -83,7 +85,7 @@ def test_restoration_training_lowers_L_error_below_the_damaged_input(overfit_con
             "restore.s_fade": 1.0,
         }
     )
-    assert training.main(["-c", str(cfg_path)]) == 0
+    assert train_main(["-c", str(cfg_path)]) == 0
     cfg = load_config(cfg_path)
     photos = Path(cfg.data.train)
     G, spec = ckpt_io.load_generator(Path(cfg.log.dir) / "tiny" / "last.pt")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from unet_resnet.data.dataset import DataError, KeyedSampler, LabDataset, filter_color, read_list, split_train_val
+from unet_resnet.data.dataset import KeyedSampler, LabDataset
+from unet_resnet.data.photos import DataError, filter_color, read_list, split_train_val
 
 
 def test_folder_is_searched_recursively_with_all_extensions(tmp_path: Path, tiny_photos: Path) -> None:

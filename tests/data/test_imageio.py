@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 import zlib
 from pathlib import Path
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import rgb_image
+from image_factory import asymmetric_bgr, exif_segment, jpeg_with_orientation, png_with_orientation, write_nasty_folder
 
 from unet_resnet.data import imageio
 from unet_resnet.data.imageio import (
@@ -25,93 +25,7 @@ from unet_resnet.data.imageio import (
     read_photo,
     read_rgb8,
     to_uint8,
-    write_atomic,
 )
-
-
-# ----------------------------------------------------------------------------------------------------- builders
-def exif_segment(orientation: int, endian: str = "<") -> bytes:
-    """A JPEG APP1 segment holding a minimal EXIF block: IFD0 with the Orientation tag only."""
-    order = b"II" if endian == "<" else b"MM"
-    entry = struct.pack(endian + "HHIHH", 0x0112, 3, 1, orientation, 0)
-    tiff = order + struct.pack(endian + "HI", 42, 8) + struct.pack(endian + "H", 1) + entry + struct.pack("<I", 0)
-    body = b"Exif\x00\x00" + tiff
-    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
-
-
-def jpeg_with_orientation(bgr: np.ndarray, orientation: int, endian: str = "<") -> bytes:
-    """``bgr`` encoded as JPEG with an EXIF orientation segment right after SOI (OpenCV cannot write EXIF)."""
-    ok, enc = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    assert ok
-    data = enc.tobytes()
-    return data[:2] + exif_segment(orientation, endian) + data[2:]
-
-
-def png_with_orientation(bgr: np.ndarray, orientation: int) -> bytes:
-    """``bgr`` as PNG with an ``eXIf`` chunk before the image data."""
-    ok, enc = cv2.imencode(".png", bgr)
-    assert ok
-    data = enc.tobytes()
-    tiff = exif_segment(orientation)[10:]  # drop marker, length and "Exif\0\0"
-    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
-    ihdr_end = 8 + 8 + 13 + 4
-    return data[:ihdr_end] + chunk + data[ihdr_end:]
-
-
-def asymmetric_bgr(h: int = 24, w: int = 36) -> np.ndarray:
-    """A colour image whose every flip and rotation differs (quadrants of different colours, a bar on top)."""
-    img = np.zeros((h, w, 3), np.uint8)
-    img[: h // 2, : w // 2] = (255, 0, 0)
-    img[h // 2 :, : w // 2] = (0, 255, 0)
-    img[:, w // 2 :] = (0, 0, 255)
-    img[:3, : w // 3] = 255
-    return img
-
-
-def write_nasty_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
-    """Every kind of input: returns ``({good relative path: (height, width) as displayed}, [bad relative paths])``."""
-    from PIL import Image
-
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "sub").mkdir()
-    rgb = rgb_image(30, 40, seed=1)
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    good: dict[str, tuple[int, int]] = {}
-
-    deep = (bgr.astype(np.uint16) * 257 + np.arange(40, dtype=np.uint16)[None, :, None]).astype(np.uint16)
-    cv2.imwrite(str(root / "deep16.png"), deep)
-    good["deep16.png"] = (30, 40)
-    alpha = np.tile(np.linspace(0, 255, 40).astype(np.uint8), (30, 1))
-    cv2.imwrite(str(root / "rgba.png"), np.dstack([bgr, alpha]))
-    good["rgba.png"] = (30, 40)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).convert("CMYK").save(buf, "JPEG", quality=95)
-    (root / "cmyk.jpg").write_bytes(buf.getvalue())
-    good["cmyk.jpg"] = (30, 40)
-    (root / "rotated.jpg").write_bytes(jpeg_with_orientation(bgr, 6))  # stored 40 wide, shown 40 high
-    good["rotated.jpg"] = (40, 30)
-    Image.fromarray(rgb).quantize(16).save(root / "palette.png")
-    good["palette.png"] = (30, 40)
-    cv2.imwrite(str(root / "gray.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-    good["gray.png"] = (30, 40)
-    cv2.imwrite(str(root / "tiny.png"), bgr[:1, :1])
-    good["tiny.png"] = (1, 1)
-    cv2.imwrite(str(root / "scan.tif"), cv2.cvtColor(deep, cv2.COLOR_BGR2GRAY))
-    good["scan.tif"] = (30, 40)
-    cv2.imwrite(str(root / "web.webp"), bgr, [cv2.IMWRITE_WEBP_QUALITY, 101])
-    good["web.webp"] = (30, 40)
-    cv2.imwrite(str(root / "sub" / "old.bmp"), bgr[:20, :28])
-    good["sub/old.bmp"] = (20, 28)
-
-    (root / ".thumbnails").mkdir()  # hidden: a viewer's cache and macOS resource forks are not photos
-    cv2.imwrite(str(root / ".thumbnails" / "web.jpg"), bgr)
-    (root / "._rgba.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
-
-    (root / "empty.jpg").write_bytes(b"")
-    ok, enc = cv2.imencode(".jpg", rgb_image(64, 64, seed=2))
-    (root / "truncated.jpg").write_bytes(enc.tobytes()[: len(enc) // 2])
-    (root / "notes.png").write_text("this is not a picture\n")
-    return good, ["empty.jpg", "truncated.jpg", "notes.png"]
 
 
 # ---------------------------------------------------------------------------------------------- EXIF orientation
@@ -229,32 +143,3 @@ def test_encode_keeps_depth_and_alpha_where_the_format_can(suffix: str, depth: i
 def test_encode_rejects_unknown_format() -> None:
     with pytest.raises(ValueError, match="cannot write '.gif'"):
         encode_photo(np.zeros((2, 2, 3), np.uint8), ".gif")
-
-
-def test_write_atomic_replaces_or_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "deep" / "out.png"
-    write_atomic(path, b"first")
-    write_atomic(path, b"second")
-    assert path.read_bytes() == b"second"
-
-    def broken(src: str, dst: str) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(imageio.os, "replace", broken)
-    with pytest.raises(OSError, match="No space"):
-        write_atomic(path, b"third")
-    assert path.read_bytes() == b"second"
-    assert sorted(p.name for p in path.parent.iterdir()) == ["out.png"]  # no temporary file left behind
-
-
-def test_atomic_writes_get_ordinary_file_permissions(tmp_path: Path) -> None:
-    # mkstemp creates 0600 files; a colorized photo or a checkpoint must be readable like any file the user makes
-    from unet_resnet.models.checkpoint import save_atomic
-
-    mask = os.umask(0o022)
-    os.umask(mask)
-    write_atomic(tmp_path / "a.png", b"x")
-    save_atomic({"kind": "generator"}, tmp_path / "c.pt")
-    for name in ("a.png", "c.pt"):
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~mask
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "c.pt"]  # no temporary files left

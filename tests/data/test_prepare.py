@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_resnet.data.dataset import read_list
+from unet_resnet.cli.prepare import main
 from unet_resnet.data.imageio import read_rgb8
-from unet_resnet.data.prepare import main
+from unet_resnet.data.photos import read_list
 
 SIZE, MIN_SIDE = 96, 64  # small copies: the test stays fast
 
@@ -130,7 +130,8 @@ def test_second_run_does_no_work_and_changes_are_picked_up(raw: Path, tmp_path: 
 
     (out / "b.jpg").unlink()  # a lost output is written again without examining anything
     cv2.imwrite(str(raw / "c.bmp"), cv2.imread(str(raw / "c.bmp"))[:, ::-1].copy())  # an edited source
-    from unet_resnet.data.prepare import Settings, prepare
+    from unet_resnet.data.prepare import prepare
+    from unet_resnet.data.sources import Settings
 
     work = prepare(raw, out, Settings(SIZE, MIN_SIDE, 10.0, 95))["work"]
     assert work == {"analyzed": 2, "written": 2, "reused": len(KEPT) + 7 - 1}  # b.jpg is read again to re-encode

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from unet_resnet.evaluation import bench
+from unet_resnet.cli.bench import main as bench_main
+from unet_resnet.evaluation.bench_options import DEFAULT_DECODER
+from unet_resnet.evaluation.timing import count_macs, n_params
 from unet_resnet.models.generator import UNetGenerator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +41,7 @@ def test_bench_reports_every_figure(tiny_photos: Path, tmp_path: Path, capsys: p
     out_json = tmp_path / "bench.json"
     argv = ["--size", "64", "--batch", "2", "--iters", "1", "--warmup", "0", "--threads", "1"]
     argv += ["--data", str(tiny_photos), "--data-limit", "3", "--infer-data", str(tiny_photos), "--infer-limit", "2"]
-    assert bench.main([*argv, "--json", str(out_json)]) == 0
+    assert bench_main([*argv, "--json", str(out_json)]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     result = json.loads(printed[-1])
     assert result == json.loads(out_json.read_text())
@@ -47,26 +49,26 @@ def test_bench_reports_every_figure(tiny_photos: Path, tmp_path: Path, capsys: p
         assert key in result, key
         assert result[key] > 0, (key, result[key])
     assert result["device"] == "cpu" and result["size"] == 64 and result["batch"] == 2
-    assert result["decoder_channels"] == list(bench.DEFAULT_DECODER)
+    assert result["decoder_channels"] == list(DEFAULT_DECODER)
     assert "GAN step" in "\n".join(printed[:-1])  # the table precedes the JSON
 
 
 def test_macs_of_the_default_generator_at_256() -> None:
     # a ResNet18 U-Net with a light decoder: a few GMACs, far below the original's fastai decoder (28.4)
-    G = UNetGenerator("none", bench.DEFAULT_DECODER, 2)
-    gmacs = bench.count_macs(G, torch.rand(1, 1, 256, 256)) / 1e9
+    G = UNetGenerator("none", DEFAULT_DECODER, 2)
+    gmacs = count_macs(G, torch.rand(1, 1, 256, 256)) / 1e9
     assert 2.0 < gmacs < 8.0
-    assert 11e6 < bench.n_params(G) < 20e6
+    assert 11e6 < n_params(G) < 20e6
 
 
 def test_bad_options_and_unknown_sections_are_refused(tiny_photos: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        bench.main(["--size", "100"])
+        bench_main(["--size", "100"])
     assert "multiple of 32" in capsys.readouterr().err
-    code = bench.main(["--size", "64", "--skip", "data,gan,pretrain,generator,postprocess,e2e,speed"])
+    code = bench_main(["--size", "64", "--skip", "data,gan,pretrain,generator,postprocess,e2e,speed"])
     assert code == 2
     assert "unknown section" in capsys.readouterr().err
-    code = bench.main(["--size", "64", "--data", str(tiny_photos / "missing"), "--skip", "pretrain,gan,e2e"])
+    code = bench_main(["--size", "64", "--data", str(tiny_photos / "missing"), "--skip", "pretrain,gan,e2e"])
     assert code == 2
     assert "missing" in capsys.readouterr().err
 

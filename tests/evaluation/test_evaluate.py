@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from unet_resnet.cli.evaluate import main
 from unet_resnet.data.imageio import read_rgb8
-from unet_resnet.evaluation.evaluate import main
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.metrics import image_scores
 

@@ -13,7 +13,8 @@ import pytest
 import torch
 from conftest import rgb_image
 
-from unet_resnet.inference.export import main, max_onnx_difference
+from unet_resnet.cli.export import main
+from unet_resnet.inference.export import max_onnx_difference
 from unet_resnet.models.checkpoint import SPEC_KEY, load_generator
 
 
@@ -66,7 +67,7 @@ def test_safetensors_round_trip(tmp_path: Path, tiny_generator_ckpt: Path, capsy
 def test_infer_runs_from_safetensors(
     tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from unet_resnet.inference.pipeline import main as infer_main
+    from unet_resnet.cli.infer import main as infer_main
 
     path, _ = export(tmp_path, tiny_generator_ckpt, "G.safetensors", capsys)
     (tmp_path / "in").mkdir()

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY_DECODER, rgb_image
-from test_imageio import write_nasty_folder
+from image_factory import write_nasty_folder
 
+from unet_resnet.cli.infer import main
 from unet_resnet.data import imageio
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
 from unet_resnet.data.imageio import pixels_to_rgb, read_photo
 from unet_resnet.inference import colorizer as colorize
 from unet_resnet.inference.colorizer import Colorizer, render
-from unet_resnet.inference.pipeline import Options, Pipeline, main, make_plan
+from unet_resnet.inference.pipeline import Options, Pipeline
+from unet_resnet.inference.plan import make_plan
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -7,20 +7,22 @@ from pathlib import Path
 
 import torch
 
-from unet_resnet.training import run as training
+from unet_resnet.cli.train import main as train_main
+from unet_resnet.training import loop
+from unet_resnet.training.state import Run
 
 
 def main() -> int:
     config, dump_dir = sys.argv[1], Path(sys.argv[2])
-    runs: list[training.Run] = []
-    real_train = training.train
+    runs: list[Run] = []
+    real_fit = loop.fit
 
-    def keep_run(run: training.Run) -> Path:
+    def keep_run(run: Run) -> Path:
         runs.append(run)
-        return real_train(run)
+        return real_fit(run)
 
-    training.train = keep_run  # type: ignore[assignment]
-    code = training.main(["-c", config])
+    loop.fit = keep_run  # the training API looks the loop up in its module at call time
+    code = train_main(["-c", config])
     if code == 0:
         run = runs[0]
         params = {f"G.{k}": v.detach().cpu() for k, v in run.G.named_parameters()}

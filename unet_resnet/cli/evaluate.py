@@ -1,9 +1,58 @@
-"""``unet-resnet evaluate``."""
+"""``unet-resnet evaluate --ckpt PATH --data DIR_OR_LIST``: how good is a model on held-out photos?
+
+What is scored and how: :mod:`unet_resnet.evaluation.evaluate`; definitions in ``docs/metrics.md``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog or "unet-resnet evaluate",
+        description="Colorize held-out colour photos as infer.py does and score the results against the photos "
+        "(PSNR, SSIM, ab L1, colorfulness, optional FID), beside the grayscale baseline. Definitions: docs/metrics.md.",
+    )
+    p.add_argument(
+        "--ckpt", type=Path, help="training checkpoint or exported generator (default: newest runs/**/best.pt)"
+    )
+    p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
+    p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
+    p.add_argument("--out", type=Path, help="report folder (default: eval-<data name> beside the checkpoint)")
+    p.add_argument("--save-predictions", type=Path, metavar="DIR", help="also write each prediction here as PNG")
+    p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
+    p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    from unet_resnet.evaluation.evaluate import main as run
+    args = parser(prog).parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
 
-    return run(argv)
+    from unet_resnet.data.imageio import ImageReadError
+    from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt
+
+    try:
+        report, out = evaluate_checkpoint(
+            args.data, args.ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
+            args.save_predictions, args.fid_weights, args.sheet, progress=not args.quiet,
+        )  # fmt: skip
+    except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, r in (("model", report["model"]), ("gray ", report["gray"])):
+        print(
+            f"{name}  psnr {r['psnr_rgb']:.3f} dB  ssim {r['ssim_rgb']:.4f}  ab_l1 {r['ab_l1']:.3f}  "
+            f"cf {r['cf_pred']:.2f} (truth {r['cf_truth']:.2f}, delta {r['delta_cf']:.2f})  "
+            f"l_max_err {r['l_max_err']:.3f}  fid {fmt(r['fid'], 2)}"
+        )
+    print(f"report in {out}/ (metrics.json, metrics.md, contact_sheet.png)")
+    return 0

@@ -1,9 +1,57 @@
-"""``unet-resnet export``."""
+"""``unet-resnet export --ckpt PATH --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+
+``--help`` and argument errors answer before torch is imported. See :mod:`unet_resnet.inference.export` for the
+formats.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Export the generator of a checkpoint alone: ONNX, safetensors (spec in the metadata), "
+        "torch.export .pt2, or a small .pt. See docs/inference.md.",
+    )
+    p.add_argument("--ckpt", required=True, help="training checkpoint or exported generator")
+    p.add_argument("--out", required=True, help="G.onnx, G.safetensors, G.pt2 or G.pt")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime comparison after an ONNX export")
+    return p.parse_args(argv)
+
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    from unet_resnet.inference.export import main as run
+    args = parse_args(argv, prog)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from unet_resnet.inference.export import (
+        ONNX_CHECK_SHAPES,
+        ONNX_TOLERANCE,
+        ExportError,
+        export,
+        max_onnx_difference,
+    )
+    from unet_resnet.models.checkpoint import CheckpointError
 
-    return run(argv)
+    out = Path(args.out)
+    try:
+        G, spec = export(args.ckpt, out)
+    except (CheckpointError, ExportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; spec {json.dumps(spec)})")
+    if out.suffix.lower() == ".onnx" and not args.no_check:
+        try:
+            diff = max_onnx_difference(G, out, ONNX_CHECK_SHAPES)
+        except ImportError:
+            print("onnxruntime is not installed: the ONNX file was not checked (pip install onnxruntime)")
+        else:
+            print(f"onnxruntime vs PyTorch on random inputs of two sizes: max |difference| = {diff:.2e}")
+            if diff > ONNX_TOLERANCE:
+                print(f"error: {out} does not match PyTorch (max difference {diff:.2e} > 1e-4)", file=sys.stderr)
+                return 1
+    return 0

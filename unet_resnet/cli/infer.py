@@ -1,9 +1,111 @@
-"""``unet-resnet infer``."""
+"""``unet-resnet infer`` / ``python infer.py --in DIR --out DIR``: colorize a photo or every photo of a folder.
+
+Everything that can be checked is checked before any work starts (paths, checkpoint, options). Outputs keep each
+input's size, name, sub-folder, bit depth and alpha; existing ones are kept unless ``--overwrite``. ``--help`` and
+argument errors answer before torch is imported: the library is imported only once the arguments are parsed.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from unet_resnet.inference.plan import FORMATS
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
+    return value
+
+
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Colorize black-and-white (or colour) photos. Outputs keep each input's size, name, "
+        "sub-folder, bit depth and alpha; L comes from the full-resolution input, ab from the model at --size. "
+        "See docs/inference.md.",
+    )
+    p.add_argument("--in", dest="inp", required=True, help="a folder of photos or one photo")
+    p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
+    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--batch-size", type=_positive, default=8, help="photos per model call (default 8)")
+    p.add_argument("--workers", type=_positive, default=min(4, os.cpu_count() or 1), help="decode/encode threads")
+    p.add_argument("--format", choices=sorted(FORMATS), help="output format (default: the input's own)")
+    p.add_argument("--jpeg-quality", type=_quality, default=95, help="JPEG and WebP quality, 1-100 (default 95)")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT)",
+    )
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="also repair scratches, dust and fading (needs a model trained with restore.enabled; docs/restoration.md)",
+    )
+    p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
+    return p.parse_args(argv)
+
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    from unet_resnet.inference.pipeline import main as run
+    args = parse_args(argv, prog)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # Imported only now, so that --help and argument errors do not wait for torch.
+    import cv2
+    from tqdm import tqdm
 
-    return run(argv)
+    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.pipeline import Job, Options, run_plan
+    from unet_resnet.inference.plan import UsageError, make_plan
+    from unet_resnet.models.checkpoint import CheckpointError
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
+    try:
+        plan = make_plan(Path(args.inp), Path(args.out), args.format, args.compare, args.recursive, args.overwrite)
+        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
+        if not args.ckpt:
+            logging.getLogger(__name__).info("using checkpoint %s", ckpt)
+        model = Colorizer.load(ckpt, args.device, args.precision, args.size, restore=args.restore)
+    except (UsageError, CheckpointError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bar = tqdm(total=len(plan.jobs) + len(plan.conflicts), disable=args.quiet, unit="photo", file=sys.stderr)
+
+    def fail(path: Path, reason: str) -> None:
+        bar.update()
+        tqdm.write(f"failed: {path}: {reason}", file=sys.stderr)
+
+    def done(job: Job) -> None:
+        bar.update()
+
+    options = Options(args.batch_size, args.workers, args.jpeg_quality)
+    summary = run_plan(plan, model, options, done, fail)
+    bar.close()
+    if summary.interrupted:
+        print(f"interrupted: {summary.done} colorized so far; run again to resume (done photos are skipped)")
+        return 130
+    seconds = summary.seconds
+    rate = f", {summary.done / seconds:.2f} photos/s" if summary.done and seconds > 0 else ""
+    print(
+        f"{summary.done} colorized, {summary.skipped} skipped (output exists; --overwrite replaces), "
+        f"{summary.failed} failed in {seconds:.1f}s{rate} -> {args.out}"
+    )
+    if summary.failed:
+        print(f"{summary.failed} photo(s) failed; the reasons are above", file=sys.stderr)
+    return 1 if summary.failed else 0

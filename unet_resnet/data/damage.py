@@ -11,8 +11,6 @@ Preview what training will see::
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,7 +147,10 @@ def damage(L: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None = N
 
 
 def preview(src: Path, dst: Path, cfg: DamageConfig, seed: int = 0, size: int = 256, count: int = 3) -> int:
-    """Write ``count`` damaged variants of each photo beside its clean L; returns the number of files written."""
+    """Write ``count`` damaged variants of each photo of ``src`` beside its clean L, as one PNG row per photo under
+    ``dst`` at the photo's relative path; returns the number of files written."""
+    if not src.is_dir():
+        raise ValueError(f"{src} is not a folder; give a folder of photos")
     from unet_resnet.data.color import rgb_to_lab
     from unet_resnet.data.dataset import fit_to_square
     from unet_resnet.data.imageio import list_images, read_rgb8, write_rgb8
@@ -163,33 +164,3 @@ def preview(src: Path, dst: Path, cfg: DamageConfig, seed: int = 0, size: int = 
         write_rgb8(dst / path.relative_to(src).with_suffix(".png"), cv2.cvtColor(row, cv2.COLOR_GRAY2RGB))
         written += 1
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="unet-resnet damage",
-        description="Preview the synthetic damage of restoration training: each output row is the clean L "
-        "followed by damaged variants.",
-    )
-    ap.add_argument("--in", dest="inp", required=True, type=Path, help="folder of photos")
-    ap.add_argument("--out", required=True, type=Path, help="folder for the previews")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--count", type=int, default=3, help="damaged variants per photo")
-    ap.add_argument("-c", "--config", help="a training config whose restore.* keys set the damage")
-    args = ap.parse_args(argv)
-    cfg = DamageConfig()
-    if args.config:
-        from unet_resnet.config import load_config
-
-        cfg = load_config(args.config).restore.damage_config()
-    if not args.inp.is_dir():
-        print(f"error: --in {args.inp} is not a folder", file=sys.stderr)
-        return 2
-    n = preview(args.inp, args.out, cfg, args.seed, args.size, args.count)
-    print(f"{n} previews written to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,23 +6,21 @@ Two readers:
 - :func:`read_photo` for inference: keeps the bit depth (8 or 16) and the alpha channel so the output can keep
   them too, without converting to float (a huge scan costs its own bytes only).
 
-Both raise :class:`ImageReadError`, whose message names the file and the reason. :func:`encode_photo` writes any
-of those layouts in any supported format, and :func:`write_atomic` puts the bytes in place through a temporary file.
+Both raise :class:`ImageReadError`, whose message names the file and the reason. :func:`encode_photo` encodes any
+of those layouts in any supported format; :func:`unet_resnet.data.files.write_atomic` puts bytes in place.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import struct
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import cv2
 import numpy as np
+
+from unet_resnet.data.files import write_atomic
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -262,43 +260,6 @@ def encode_photo(pixels: np.ndarray, suffix: str, jpeg_quality: int = 95) -> byt
     if not ok:
         raise ValueError(f"OpenCV could not encode a {suffix} file of shape {pixels.shape}")
     return encoded.tobytes()
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once: os.umask is process-wide and writers run in threads
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only once it is complete (temporary file in the same folder,
-    fsync, ``os.replace``); on any error the temporary file is removed and ``path`` is left as it was.
-
-    The file gets the permissions of an ordinary new file (``0o666`` less the umask), not ``mkstemp``'s ``0o600``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through :func:`atomic_writer`: an interrupted write leaves the old file or none."""
-    with atomic_writer(path) as f:
-        f.write(data)
 
 
 def write_rgb8(path: str | Path, rgb8: np.ndarray) -> None:

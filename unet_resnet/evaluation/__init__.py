@@ -1,0 +1,1 @@
+"""How good and how fast: evaluate (scores, contact sheets, FID) and bench (speed, memory, start-up)."""

@@ -15,27 +15,19 @@ Every rate is a median over ``--iters`` timed repetitions that follow ``--warmup
   upsampled, back to 8-bit RGB).
 - ``e2e_images_per_s``: ``infer`` over ``--infer-data`` (decode, predict, merge, encode, write to a temporary
   folder) with a random-weight generator checkpoint.
+- ``infer_startup_s``: wall seconds of the whole ``infer`` command on the first photo of ``--infer-data`` in a fresh
+  process (interpreter, imports, model loading, one photo; :mod:`unet_resnet.evaluation.startup`), median of 3.
 - parameters and forward multiply-accumulates (MACs) of both networks at ``--size``.
 
-The last line printed is the JSON object; a table comes before it.
+The command prints a table, then the JSON object as its last line (:mod:`unet_resnet.cli.bench`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import datetime
 import io
-import json
 import logging
-import os
-import platform
-import resource
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,120 +36,14 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.flop_counter import FlopCounterMode
+
+from unet_resnet.evaluation.bench_options import BenchError, BenchOptions
+from unet_resnet.evaluation.step_bench import run_train_worker
+from unet_resnet.evaluation.timing import count_macs, machine, median_seconds, n_params
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DECODER = (256, 128, 64, 32, 16)
-SECTIONS = ("data", "pretrain", "gan", "generator", "postprocess", "e2e")
 POSTPROCESS_SIZE = (1024, 768)  # (width, height) of the photo the full-resolution merge is timed on
-
-
-class BenchError(RuntimeError):
-    """A benchmark that cannot run as asked; the message says what to change."""
-
-
-# ------------------------------------------------------------------------------------------------- measuring
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def median_seconds(fn: Callable[[], object], iters: int, warmup: int, device: torch.device) -> float:
-    """Median wall time of ``fn()`` over ``iters`` calls after ``warmup`` untimed calls (GPU work included)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(max(1, iters)):
-        synchronize(device)
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
-
-
-def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
-    """Multiply-accumulates of one forward pass (convolutions and matrix products: FLOPs / 2)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(*inputs)
-    model.train(was_training)
-    return int(counter.get_total_flops()) // 2
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-# ------------------------------------------------------------------------------------------------- the models
-def build_training(
-    size: int, batch: int, decoder_channels: Sequence[int], device: torch.device, precision: str,
-    channels_last: bool, compile_: bool,
-) -> tuple[Any, Any, Any, Any, list[tuple[torch.Tensor, torch.Tensor]]]:  # fmt: skip
-    """``Nets``, both optimizers, autocast factory, dtype and one random batch, built as training builds them."""
-    from unet_resnet.config import Config
-    from unet_resnet.models.discriminator import PatchDiscriminator
-    from unet_resnet.models.generator import UNetGenerator
-    from unet_resnet.runtime.distributed import DistInfo
-    from unet_resnet.training.run import autocast_factory, build_step_state, resolve_precision
-
-    cfg = Config()
-    cfg.model.decoder_channels = list(decoder_channels)
-    cfg.train.channels_last, cfg.train.compile = channels_last, compile_
-    info = DistInfo(0, 0, 1, device)
-    torch.manual_seed(0)
-    G = UNetGenerator("none", decoder_channels, 2)
-    D = PatchDiscriminator(in_channels=3, base=cfg.model.disc_channels)
-    dtype = resolve_precision(precision, device)
-    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    L = torch.rand(batch, 1, size, size, device=device).contiguous(memory_format=fmt)
-    ab = (torch.rand(batch, 2, size, size, device=device) * 1.2 - 0.6).contiguous(memory_format=fmt)
-    autocast = autocast_factory(device, dtype)
-    return nets, (opt_G, opt_D), autocast, dtype, [(L, ab)]
-
-
-def train_worker(args: argparse.Namespace, device: torch.device) -> dict[str, float]:
-    """Time one training step kind (``args.worker``) in this process; report its rate and peak memory."""
-    from unet_resnet.training.steps import gan_step, pretrain_step
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    nets, (opt_G, opt_D), autocast, _, batches = build_training(
-        args.size, args.batch, args.decoder_channels, device, args.precision, args.channels_last, args.compile
-    )
-    if args.worker == "pretrain":
-        seconds = median_seconds(
-            lambda: pretrain_step(nets.G, opt_G, batches, autocast), args.iters, args.warmup, device
-        )
-    else:
-        seconds = median_seconds(
-            lambda: gan_step(nets, opt_G, opt_D, batches, 100.0, autocast), args.iters, args.warmup, device
-        )
-    out = {"images_per_s": args.batch / seconds, "peak_rss_mb": peak_rss_mb()}
-    if device.type == "cuda":
-        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    return out
-
-
-def run_train_worker(kind: str, argv: list[str]) -> dict[str, float]:
-    """Run :func:`train_worker` in a fresh Python process and return what it reports."""
-    package_root = str(Path(__file__).resolve().parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    cmd = [sys.executable, "-m", "unet_resnet.evaluation.bench", *argv, "--worker", kind]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise BenchError(f"the {kind} measurement failed (exit code {proc.returncode}):\n{proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
 
 
 # ------------------------------------------------------------------------------------------------- sections
@@ -211,11 +97,17 @@ def postprocess_rate(photo: Path, size: int, iters: int, warmup: int) -> float:
     return 1.0 / median_seconds(lambda: to_uint8(Colorizer.merge(rgb, ab)), iters, warmup, torch.device("cpu"))
 
 
+InferCommand = Callable[[list[str]], int]
+"""The ``infer`` command as a function of its argument list, returning its exit code."""
+
+
 def e2e_rate(G: nn.Module, spec: dict[str, Any], photos: Sequence[Path], device: torch.device, precision: str,
-             repeats: int) -> float:  # fmt: skip
-    """Images/s of ``infer`` over ``photos``, model loading included, after one warm-up run on the first photo."""
+             repeats: int, infer_main: InferCommand) -> float:  # fmt: skip
+    """Images/s of ``infer`` over ``photos``, model loading included, after one warm-up run on the first photo.
+
+    ``infer_main`` is the command itself (the command layer passes it in: this module sits below it).
+    """
     from unet_resnet.inference.export import export_pt
-    from unet_resnet.inference.pipeline import main as infer_main
 
     with tempfile.TemporaryDirectory(prefix="unet_resnet_bench_") as tmp:
         root = Path(tmp)
@@ -240,27 +132,6 @@ def e2e_rate(G: nn.Module, spec: dict[str, Any], photos: Sequence[Path], device:
 
 
 # ------------------------------------------------------------------------------------------------- the run
-def machine(device: torch.device, threads: int) -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info: dict[str, Any] = {
-        "date": datetime.date.today().isoformat(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu,
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "threads": threads,
-        "torch": torch.__version__,
-        "mkldnn": torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled,
-    }
-    return info
-
-
 def photos_of(folder: str, limit: int, what: str) -> list[Path]:
     from unet_resnet.data.imageio import list_images
 
@@ -272,49 +143,44 @@ def photos_of(folder: str, limit: int, what: str) -> list[Path]:
     return paths[:limit] if limit > 0 else paths
 
 
-def worker_argv(args: argparse.Namespace, device: torch.device) -> list[str]:
-    """The options a training-step worker needs, as a command line."""
-    argv = ["--size", str(args.size), "--batch", str(args.batch), "--iters", str(args.iters)]
-    argv += ["--warmup", str(args.warmup), "--threads", str(args.threads), "--device", str(device)]
-    argv += ["--precision", args.precision, "--decoder-channels", *map(str, args.decoder_channels)]
-    return argv + ["--channels-last"] * args.channels_last + ["--compile"] * args.compile
+def run_bench(opts: BenchOptions, infer_main: InferCommand | None = None) -> dict[str, Any]:
+    """All sections not in ``opts.skip``; returns the flat result dict the command prints as JSON.
 
-
-def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    """All sections not in ``args.skip``; returns the flat result dict printed as JSON."""
+    ``infer_main``: the ``infer`` command, needed by the ``e2e`` section only.
+    """
     from unet_resnet.models.generator import UNetGenerator, model_spec
     from unet_resnet.runtime.distributed import pick_device
-    from unet_resnet.training.run import resolve_precision
+    from unet_resnet.runtime.precision import resolve_precision
 
-    device = pick_device(args.device)
-    dtype = resolve_precision(args.precision, device)
+    device = pick_device(opts.device)
+    dtype = resolve_precision(opts.precision, device)
     precision = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
-    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    if skip - set(SECTIONS):
-        raise BenchError(f"--skip {args.skip}: unknown section(s) {sorted(skip - set(SECTIONS))}; use {SECTIONS}")
+    skip = opts.skipped()
+    if "e2e" not in skip and infer_main is None:
+        raise BenchError("the e2e section runs the infer command: pass infer_main, or skip e2e")
     out: dict[str, Any] = {"system": "unet_resnet", **machine(device, torch.get_num_threads())}
-    out |= {"size": args.size, "batch": args.batch, "infer_batch": args.infer_batch, "precision": precision,
-            "channels_last": args.channels_last, "compile": args.compile,
-            "decoder_channels": list(args.decoder_channels), "iters": args.iters, "warmup": args.warmup}  # fmt: skip
+    out |= {"size": opts.size, "batch": opts.batch, "infer_batch": opts.infer_batch, "precision": precision,
+            "channels_last": opts.channels_last, "compile": opts.compile,
+            "decoder_channels": list(opts.decoder_channels), "iters": opts.iters, "warmup": opts.warmup}  # fmt: skip
 
     from unet_resnet.models.discriminator import PatchDiscriminator
 
     torch.manual_seed(0)
-    G = UNetGenerator("none", args.decoder_channels, 2)
+    G = UNetGenerator("none", opts.decoder_channels, 2)
     D = PatchDiscriminator(in_channels=3)
-    size = args.size
+    size = opts.size
     out["generator_params"], out["discriminator_params"] = n_params(G), n_params(D)
     out["generator_gmacs"] = count_macs(G, torch.rand(1, 1, size, size)) / 1e9
     out["discriminator_gmacs"] = count_macs(D, torch.rand(1, 1, size, size), torch.rand(1, 2, size, size)) / 1e9
 
     if "data" not in skip:
-        paths = photos_of(args.data, args.data_limit, "--data")
-        log.info("data pipeline on %d photos of %s", len(paths), args.data)
-        out |= {"data_images_per_s": data_rate(paths, size, args.iters, args.warmup), "data_photos": len(paths)}
+        paths = photos_of(opts.data, opts.data_limit, "--data")
+        log.info("data pipeline on %d photos of %s", len(paths), opts.data)
+        out |= {"data_images_per_s": data_rate(paths, size, opts.iters, opts.warmup), "data_photos": len(paths)}
     for kind in ("pretrain", "gan"):
         if kind not in skip:
             log.info("%s step in a fresh process", kind)
-            res = run_train_worker(kind, worker_argv(args, device))
+            res = run_train_worker(kind, opts, device)
             out[f"{kind}_images_per_s"], out[f"{kind}_peak_rss_mb"] = res["images_per_s"], res["peak_rss_mb"]
             if "peak_gpu_mb" in res:
                 out[f"{kind}_peak_gpu_mb"] = res["peak_gpu_mb"]
@@ -324,25 +190,28 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     if "generator" not in skip:
         log.info("generator inference")
         Gi = G.to(device).eval()
-        if args.channels_last:
+        if opts.channels_last:
             Gi = Gi.to(memory_format=torch.channels_last)
-        if args.compile:
+        if opts.compile:
             Gi = torch.compile(Gi)  # type: ignore[assignment]
-        rate_args = (size, device, dtype, args.channels_last, args.iters, args.warmup)
-        out["generator_images_per_s"] = generator_rate(Gi, args.infer_batch, *rate_args)
-        out["generator_batch_images_per_s"] = generator_rate(Gi, args.batch, *rate_args)
+        rate_args = (size, device, dtype, opts.channels_last, opts.iters, opts.warmup)
+        out["generator_images_per_s"] = generator_rate(Gi, opts.infer_batch, *rate_args)
+        out["generator_batch_images_per_s"] = generator_rate(Gi, opts.batch, *rate_args)
         G = G.cpu()
     if "postprocess" not in skip:
-        photo = photos_of(args.infer_data, 1, "--infer-data")[0]
-        out["postprocess_images_per_s"] = postprocess_rate(photo, size, args.iters, args.warmup)
-    if "e2e" not in skip:
-        photos = photos_of(args.infer_data, args.infer_limit, "--infer-data")
-        log.info("end-to-end inference on %d photos of %s", len(photos), args.infer_data)
-        spec = model_spec(args.decoder_channels, 2, size)
-        out |= {"e2e_images_per_s": e2e_rate(G, spec, photos, device, precision, args.e2e_repeats),
+        photo = photos_of(opts.infer_data, 1, "--infer-data")[0]
+        out["postprocess_images_per_s"] = postprocess_rate(photo, size, opts.iters, opts.warmup)
+    if "e2e" not in skip and infer_main is not None:  # checked above: not None unless e2e is skipped
+        photos = photos_of(opts.infer_data, opts.infer_limit, "--infer-data")
+        log.info("end-to-end inference on %d photos of %s", len(photos), opts.infer_data)
+        spec = model_spec(opts.decoder_channels, 2, size)
+        out |= {"e2e_images_per_s": e2e_rate(G, spec, photos, device, precision, opts.e2e_repeats, infer_main),
                 "e2e_photos": len(photos)}  # fmt: skip
-    if args.peak_tflops > 0:  # FLOPs = 2 per MAC forward + 4 per MAC backward, per network trained through
-        peak = args.peak_tflops * 1e12
+        from unet_resnet.evaluation.startup import generator_startup_seconds
+
+        out["infer_startup_s"] = generator_startup_seconds(G, spec, photos[0], str(device))
+    if opts.peak_tflops > 0:  # FLOPs = 2 per MAC forward + 4 per MAC backward, per network trained through
+        peak = opts.peak_tflops * 1e12
         g, d = out["generator_gmacs"] * 1e9, out["discriminator_gmacs"] * 1e9
         for key, flops in (("pretrain", 6 * g), ("gan", 6 * (g + 3 * d)), ("generator", 2 * g)):
             if f"{key}_images_per_s" in out:
@@ -361,6 +230,7 @@ ROWS = (
     ("generator_batch_images_per_s", "generator inference (batch)", "images/s"),
     ("postprocess_images_per_s", "full-resolution merge, 1024x768", "images/s"),
     ("e2e_images_per_s", "end to end (infer)", "images/s"),
+    ("infer_startup_s", "infer command on one photo (start-up)", "s"),
     ("pretrain_peak_fraction", "pretraining, fraction of peak", ""),
     ("gan_peak_fraction", "GAN step, fraction of peak", ""),
 )
@@ -378,65 +248,3 @@ def table(out: dict[str, Any]) -> str:
         if key in out:
             lines.append(f"  {name:<36} {out[key]:>10.3f} {unit}")
     return "\n".join(lines)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="unet-resnet bench",
-        description="Measure the data pipeline, the training steps, inference and end-to-end inference.",
-        epilog="example: unet-resnet bench --size 256 --batch 4 --threads 2 --infer-data data/samples",
-    )
-    p.add_argument("--size", type=int, default=256, help="training and render resolution (default 256)")
-    p.add_argument("--batch", type=int, default=4, help="training batch (default 4)")
-    p.add_argument("--infer-batch", type=int, default=1, help="batch of the generator-only inference (default 1)")
-    p.add_argument("--iters", type=int, default=8, help="timed repetitions per figure (default 8)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed repetitions first (default 2)")
-    p.add_argument("--threads", type=int, default=2, help="torch and OpenCV threads; 0 keeps the defaults")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
-    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
-    p.add_argument("--channels-last", action="store_true", help="models and batches in channels_last")
-    p.add_argument("--compile", action="store_true", help="torch.compile the models (warm-up includes compiling)")
-    p.add_argument("--decoder-channels", type=int, nargs=5, default=list(DEFAULT_DECODER), metavar="C")
-    p.add_argument("--data", default="data/samples", help="photos for the data pipeline (default data/samples)")
-    p.add_argument("--data-limit", type=int, default=0, help="use the first N photos of --data (0: all)")
-    p.add_argument("--infer-data", default="data/samples", help="full-size photos for end-to-end inference")
-    p.add_argument("--infer-limit", type=int, default=0, help="use the first N photos of --infer-data (0: all)")
-    p.add_argument("--e2e-repeats", type=int, default=1, help="timed end-to-end runs over --infer-data")
-    p.add_argument("--peak-tflops", type=float, default=0.0, help="device peak (e.g. bf16 dense) for peak fractions")
-    p.add_argument("--skip", default="", help=f"comma-separated sections to leave out: {','.join(SECTIONS)}")
-    p.add_argument("--json", help="also write the JSON object to this file")
-    p.add_argument("--worker", choices=("pretrain", "gan"), help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.size < 32 or args.size % 32:
-        p.error(f"--size must be a positive multiple of 32 (the encoder's stride), got {args.size}")
-    if min(args.batch, args.infer_batch, args.iters, args.e2e_repeats) < 1 or args.warmup < 0:
-        p.error("--batch, --infer-batch, --iters and --e2e-repeats must be at least 1, --warmup at least 0")
-    return args
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-        cv2.setNumThreads(args.threads)
-    try:
-        if args.worker:
-            from unet_resnet.runtime.distributed import pick_device
-
-            print(json.dumps(train_worker(args, pick_device(args.device))))
-            return 0
-        out = run_bench(args)
-    except (BenchError, RuntimeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(table(out))
-    print(json.dumps(out))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,11 +15,9 @@ photo's relative path. ``--fid-weights PATH`` adds FID (:mod:`~unet_resnet.evalu
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +27,12 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from unet_resnet.data.color import to_uint8
-from unet_resnet.data.dataset import DataError, read_list
-from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_atomic, write_rgb8
-from unet_resnet.evaluation.fid import FIDWeightsError, fid_from_features, inception_features, load_inception
+from unet_resnet.data.files import write_atomic
+from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
+from unet_resnet.data.photos import DataError, read_list
+from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
-from unet_resnet.models.checkpoint import CheckpointError
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +142,7 @@ def evaluate(
     return results, contact_sheet(triples)
 
 
-def _fmt(value: Any, decimals: int) -> str:
+def fmt(value: Any, decimals: int) -> str:
     if value is None:
         return "–"
     return "inf" if isinstance(value, float) and math.isinf(value) else f"{value:.{decimals}f}"
@@ -155,7 +153,7 @@ def markdown(results: dict[str, Any], title: str, fid_note: str) -> str:
     names = {"model": "model", "gray": "grayscale baseline (ab = 0)"}
     lines = [f"# {title}", "", "| | " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for system in SYSTEMS:
-        cells = [_fmt(results[system][k], d) for k, _, d in COLUMNS]
+        cells = [fmt(results[system][k], d) for k, _, d in COLUMNS]
         lines.append(f"| {names[system]} | " + " | ".join(cells) + " |")
     lines += ["", fid_note, "", "## Per image", ""]
     lines += [
@@ -166,67 +164,53 @@ def markdown(results: dict[str, Any], title: str, fid_note: str) -> str:
         m, g = row["model"], row["gray"]
         cells = [m["psnr"], g["psnr"], m["ssim"], g["ssim"], m["ab_l1"], g["ab_l1"], m["cf_pred"], m["cf_truth"]]
         decimals = [2, 2, 4, 4, 2, 2, 2, 2]
-        lines.append(
-            f"| {row['path']} | " + " | ".join(_fmt(c, d) for c, d in zip(cells, decimals, strict=True)) + " |"
-        )
+        lines.append(f"| {row['path']} | " + " | ".join(fmt(c, d) for c, d in zip(cells, decimals, strict=True)) + " |")
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="unet-resnet evaluate",
-        description="Colorize held-out colour photos as infer.py does and score the results against the photos "
-        "(PSNR, SSIM, ab L1, colorfulness, optional FID), beside the grayscale baseline. Definitions: docs/metrics.md.",
-    )
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
-    p.add_argument("--data", required=True, help="held-out colour photos: a folder or a list file (e.g. val.txt)")
-    p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
-    p.add_argument("--out", type=Path, help="report folder (default: eval-<data name> beside the checkpoint)")
-    p.add_argument("--save-predictions", type=Path, metavar="DIR", help="also write each prediction here as PNG")
-    p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
-    p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    data = Path(args.data)
-    try:
-        paths = read_list(data)
-        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
-        model = Colorizer.load(ckpt, args.device, args.precision, args.size)
-        fid_model = load_inception(args.fid_weights, model.device) if args.fid_weights else None
-        out = args.out or ckpt.parent / f"eval-{data.stem}"
-        results, sheet = evaluate(
-            model, paths, data if data.is_dir() else data.parent, args.batch_size, args.save_predictions,
-            args.sheet, fid_model, progress=not args.quiet,
-        )  # fmt: skip
-    except (DataError, CheckpointError, FIDWeightsError, ImageReadError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if fid_model is None:
-        fid_note = "FID skipped: no --fid-weights given (a local InceptionV3 state dict; nothing is downloaded)."
-    elif len(paths) < 2:
-        fid_note = "FID skipped: it needs at least 2 images."
-    else:
-        fid_note = f"FID with {args.fid_weights.name} on {len(paths)} images (comparable only at equal set sizes)."
+def fid_note(fid_weights: Path | None, images: int) -> str:
+    """One sentence on whether FID was computed, and with what."""
+    if fid_weights is None:
+        return "FID skipped: no --fid-weights given (a local InceptionV3 state dict; nothing is downloaded)."
+    if images < 2:
+        return "FID skipped: it needs at least 2 images."
+    return f"FID with {fid_weights.name} on {images} images (comparable only at equal set sizes)."
+
+
+def evaluate_checkpoint(
+    data: Path,
+    ckpt: Path | None = None,
+    out: Path | None = None,
+    size: int | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    batch_size: int = 8,
+    save_predictions: Path | None = None,
+    fid_weights: Path | None = None,
+    sheet_rows: int = 6,
+    progress: bool = False,
+) -> tuple[dict[str, Any], Path]:
+    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), :func:`evaluate` it on the photos of ``data`` (a
+    folder or a list file) and write the report to ``out`` (default: ``eval-<data name>`` beside the checkpoint).
+
+    Returns ``(report, out)``: the report is what ``metrics.json`` holds. Raises ``DataError``, ``CheckpointError``,
+    ``FIDWeightsError``, ``ImageReadError`` (each naming the file and the fix) before anything is written.
+    """
+    paths = read_list(data)
+    ckpt = ckpt or newest_checkpoint()
+    model = Colorizer.load(ckpt, device, precision, size)
+    fid_model = load_inception(fid_weights, model.device) if fid_weights else None
+    out = out or ckpt.parent / f"eval-{data.stem}"
+    results, sheet = evaluate(
+        model, paths, data if data.is_dir() else data.parent, batch_size, save_predictions, sheet_rows, fid_model,
+        progress=progress,
+    )  # fmt: skip
+    note = fid_note(fid_weights if fid_model is not None else None, len(paths))
     header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
-    report = header | {"fid_note": fid_note} | results
+    report = header | {"fid_note": note} | results
     write_atomic(out / "metrics.json", (json.dumps(report, indent=1) + "\n").encode())
     title = f"{ckpt.name} on {data.name} ({len(paths)} images, render size {model.size})"
-    write_atomic(out / "metrics.md", markdown(results, title, fid_note).encode())
+    write_atomic(out / "metrics.md", markdown(results, title, note).encode())
     write_rgb8(out / "contact_sheet.png", sheet)
-    m, g = results["model"], results["gray"]
-    for name, r in (("model", m), ("gray ", g)):
-        print(
-            f"{name}  psnr {r['psnr_rgb']:.3f} dB  ssim {r['ssim_rgb']:.4f}  ab_l1 {r['ab_l1']:.3f}  "
-            f"cf {r['cf_pred']:.2f} (truth {r['cf_truth']:.2f}, delta {r['delta_cf']:.2f})  "
-            f"l_max_err {r['l_max_err']:.3f}  fid {_fmt(r['fid'], 2)}"
-        )
-    print(f"report in {out}/ (metrics.json, metrics.md, contact_sheet.png)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    log.debug("report written to %s", out)
+    return report, out

@@ -1,0 +1,1 @@
+"""Trained model in, colour photos out: the colorizer engine, full-resolution merge, restoration merge, export."""

@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import logging
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -27,11 +25,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from unet_resnet.data.imageio import write_atomic
+from unet_resnet.data.files import write_atomic
 from unet_resnet.models.checkpoint import (
     FORMAT_VERSION,
     SPEC_KEY,
-    CheckpointError,
     load_generator,
     save_atomic,
     state_dict_of,
@@ -102,6 +99,11 @@ def export_pt2(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
     write_atomic(out, buffer.getvalue())
 
 
+ONNX_TOLERANCE = 1e-4
+"""Largest acceptable ``|onnxruntime - PyTorch|`` of an ONNX export on random inputs."""
+ONNX_CHECK_SHAPES = ((1, 1, 64, 64), (2, 1, 48, 80))
+
+
 def max_onnx_difference(G: nn.Module, path: Path, shapes: tuple[tuple[int, int, int, int], ...]) -> float:
     """Largest ``|onnxruntime - PyTorch|`` over random inputs of ``shapes`` (each ``(B, 1, H, W)``)."""
     import onnxruntime as ort
@@ -122,7 +124,11 @@ EXPORTERS = {".safetensors": export_safetensors, ".onnx": export_onnx, ".pt2": e
 
 
 def export(ckpt: str | Path, out: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Write the generator of ``ckpt`` to ``out`` in the format its suffix names; returns ``(G, spec)``."""
+    """Write the generator of ``ckpt`` to ``out`` in the format its suffix names; returns ``(G, spec)``.
+
+    Raises :class:`ExportError` for an unknown suffix or a failed export, and
+    :class:`unet_resnet.models.checkpoint.CheckpointError` for a file that is not a checkpoint of this project.
+    """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in EXPORTERS:
@@ -130,38 +136,3 @@ def export(ckpt: str | Path, out: str | Path) -> tuple[nn.Module, dict[str, Any]
     G, spec = load_generator(ckpt)
     EXPORTERS[suffix](G.float().cpu().eval(), spec, out)
     return G, spec
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="unet-resnet export",
-        description="Export the generator of a checkpoint alone: ONNX, safetensors (spec in the metadata), "
-        "torch.export .pt2, or a small .pt. See docs/inference.md.",
-    )
-    p.add_argument("--ckpt", required=True, help="training checkpoint or exported generator")
-    p.add_argument("--out", required=True, help="G.onnx, G.safetensors, G.pt2 or G.pt")
-    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime comparison after an ONNX export")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = Path(args.out)
-    try:
-        G, spec = export(args.ckpt, out)
-    except (CheckpointError, ExportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; spec {json.dumps(spec)})")
-    if out.suffix.lower() == ".onnx" and not args.no_check:
-        try:
-            diff = max_onnx_difference(G, out, ((1, 1, 64, 64), (2, 1, 48, 80)))
-        except ImportError:
-            print("onnxruntime is not installed: the ONNX file was not checked (pip install onnxruntime)")
-        else:
-            print(f"onnxruntime vs PyTorch on random inputs of two sizes: max |difference| = {diff:.2e}")
-            if diff > 1e-4:
-                print(f"error: {out} does not match PyTorch (max difference {diff:.2e} > 1e-4)", file=sys.stderr)
-                return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

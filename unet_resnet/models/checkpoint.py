@@ -13,7 +13,7 @@ from typing import Any, cast
 import torch
 import torch.nn as nn
 
-from unet_resnet.data.imageio import atomic_writer
+from unet_resnet.data.files import atomic_writer
 
 FORMAT_VERSION = 1
 
@@ -73,19 +73,6 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     if ckpt.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer version of unet_resnet (format {ckpt['format_version']})")
     return ckpt
-
-
-def rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:

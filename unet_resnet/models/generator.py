@@ -1,5 +1,10 @@
 """The generator: a U-Net whose encoder is timm's ResNet18 (1-channel stem) and whose decoder is written here.
 
+Training builds the encoder with timm (:func:`build_encoder`, where pretrained weights come from). A generator
+rebuilt from a checkpoint or an export (:func:`generator_from_spec`, used by inference) puts the same weights on
+:class:`unet_resnet.models.resnet.ResNet18Features`, an architecture-identical plain-PyTorch module, so loading a
+model never imports timm or torchvision (about two seconds of start-up).
+
 Encoder features (``features_only=True``): 64, 64, 128, 256, 512 channels at strides 2, 4, 8, 16, 32. Each decoder
 block upsamples to the exact size of its skip (so odd sizes work), concatenates, and applies two conv-BN-ReLU. The
 last block works at full resolution with the input L itself as its skip. The head bounds the output to ``[-1, 1]``.
@@ -12,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from unet_resnet.models.resnet import CHANNELS, ResNet18Features
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,8 @@ def build_encoder(weights: str) -> nn.Module:
     path to a local ``.pth`` / ``.safetensors`` state dict of a timm ``resnet18``. Pretrained 3-channel stems are
     summed into one channel by timm.
     """
+    import timm  # here, not at the top: inference builds the plain encoder and never pays timm's import
+
     kwargs: dict[str, Any] = {"features_only": True, "in_chans": 1, "out_indices": (0, 1, 2, 3, 4)}
     if weights == "none":
         return timm.create_model(ENCODER, pretrained=False, **kwargs)
@@ -112,6 +120,9 @@ class UNetGenerator(nn.Module):
 
     ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]`` as ``2 L - 1``) for
     restoration, where the L channel is the input plus a learned correction.
+
+    ``encoder``: a ResNet18 feature pyramid to use instead of timm's (``encoder_weights`` is then ignored), e.g.
+    :class:`ResNet18Features` for loading weights without importing timm.
     """
 
     def __init__(
@@ -119,13 +130,13 @@ class UNetGenerator(nn.Module):
         encoder_weights: str = "none",
         decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
         out_channels: int = 2,
+        encoder: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths, got {list(decoder_channels)}")
-        self.encoder = build_encoder(encoder_weights)
-        feature_info: Any = self.encoder.feature_info
-        enc = feature_info.channels()  # [64, 64, 128, 256, 512]
+        self.encoder = build_encoder(encoder_weights) if encoder is None else encoder
+        enc = list(CHANNELS)  # [64, 64, 128, 256, 512], timm's feature_info.channels() for resnet18
         skips = [*enc[-2::-1], 1]  # stride 16, 8, 4, 2 features, then the input L at full resolution
         ins = [enc[-1], *decoder_channels[:-1]]
         self.blocks = nn.ModuleList(
@@ -176,7 +187,10 @@ def model_spec(decoder_channels: Sequence[int], out_channels: int, size: int) ->
 
 
 def generator_from_spec(spec: dict[str, Any]) -> UNetGenerator:
-    """An untrained generator of the architecture ``spec`` describes (weights come from a checkpoint)."""
+    """An untrained generator of the architecture ``spec`` describes (weights come from a checkpoint).
+
+    Its encoder is the plain :class:`ResNet18Features` (same keys and outputs as timm's), so no timm import.
+    """
     if spec.get("arch") != "unet_resnet18":
         raise ValueError(f"unknown generator architecture {spec.get('arch')!r} (expected 'unet_resnet18')")
-    return UNetGenerator("none", spec["decoder_channels"], spec["out_channels"])
+    return UNetGenerator("none", spec["decoder_channels"], spec["out_channels"], encoder=ResNet18Features(in_chans=1))

@@ -1,0 +1,1 @@
+"""Where the code runs: devices, numeric precision, torchrun process groups."""

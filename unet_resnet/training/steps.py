@@ -11,7 +11,7 @@ Both take a list of micro-batches (gradient accumulation); with DDP, gradients a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -20,9 +20,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from unet_resnet.runtime.precision import AutocastFactory
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(condition (B, 1, H, W) in [0, 1], target (B, C, H, W) in [-1, 1])``."""
-AutocastFactory = Callable[[], AbstractContextManager[object]]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from unet_resnet.data.color import AB_SCALE, L_SCALE, colorfulness, tensors_to_r
 from unet_resnet.data.imageio import write_rgb8
 from unet_resnet.metrics import psnr
 from unet_resnet.runtime.distributed import all_reduce_sum
-from unet_resnet.training.steps import AutocastFactory
+from unet_resnet.runtime.precision import AutocastFactory
 
 PSNR_CAP = 100.0  # identical images would give inf; the mean needs a finite value
 

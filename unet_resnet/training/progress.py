@@ -1,0 +1,87 @@
+"""Where a run is (stage, epoch, position in the epoch, time spent) and why it stops (Ctrl-C, time up, NaN)."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from unet_resnet.runtime.distributed import DistInfo
+
+STAGES = ("pretrain", "gan")
+"""``pretrain``: the generator alone on L1; ``gan``: discriminator + generator, adversarial + lambda x L1."""
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot start or go on; the message says why and what to do."""
+
+
+class NonFiniteLoss(TrainingError):
+    """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+@dataclass
+class Progress:
+    """Where a run is: the stage, the epoch within it, samples of that epoch already consumed on this rank.
+
+    Saved in every checkpoint as a plain dict; resuming continues from the next sample of the same epoch.
+    """
+
+    stage: str = "pretrain"
+    epoch: int = 0
+    samples_done: int = 0
+    step: int = 0
+    elapsed: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    best: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "epoch": self.epoch,
+            "samples_done": self.samples_done,
+            "step": self.step,
+            "elapsed": dict(self.elapsed),
+            "best": dict(self.best),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Progress:
+        return cls(
+            d["stage"],
+            int(d["epoch"]),
+            int(d["samples_done"]),
+            int(d["step"]),
+            dict(d["elapsed"]),
+            dict(d.get("best", {})),
+        )
+
+
+class StopFlags:
+    """Ctrl-C and other reasons to stop, agreed on by all ranks after every step (no rank left in a collective)."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def install(self) -> None:
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+
+    def agree(self, info: DistInfo, time_up: bool, nonfinite: bool) -> tuple[bool, bool, bool]:
+        """``(interrupted, time_up, nonfinite)``, each true on every rank if it is true on any."""
+        flags = torch.tensor([self.interrupted, time_up, nonfinite], dtype=torch.int32, device=info.device)
+        if info.distributed:
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        a, b, c = (bool(x) for x in flags.tolist())
+        return a, b, c

@@ -1,0 +1,210 @@
+"""Everything before the first step: process group, run folder, data, models, wrapping, optimizers.
+
+:func:`setup` builds a :class:`~unet_resnet.training.state.Run` from a config (or from a checkpoint to resume);
+:func:`build_step_state` is also what the benchmarks use, so they time the networks as training wraps them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from unet_resnet.config import Config, ConfigError, dump_config
+from unet_resnet.data.dataset import LabDataset
+from unet_resnet.data.photos import DataError, filter_color, read_list, split_train_val
+from unet_resnet.models.checkpoint import CheckpointError, load_generator
+from unet_resnet.models.discriminator import PatchDiscriminator
+from unet_resnet.models.generator import UNetGenerator, model_spec
+from unet_resnet.runtime.distributed import DistInfo, init_distributed
+from unet_resnet.runtime.precision import autocast_factory, resolve_precision
+from unet_resnet.training.progress import STAGES, Progress
+from unet_resnet.training.state import Run, load_training_checkpoint
+from unet_resnet.training.steps import Nets, Optim
+
+log = logging.getLogger(__name__)
+
+
+def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
+    """A run ready for the loop. ``stage``: ``both``, ``pretrain`` or ``gan``; ``resume``: a training checkpoint.
+
+    A new run gets a new folder (``log.dir/log.name``, numbered if taken); a resumed run writes beside its checkpoint.
+    Raises ``ConfigError``, ``DataError``, ``CheckpointError`` or ``EncoderWeightsError`` with what to change.
+    """
+    info = init_distributed(cfg.train.device, cfg.train.dist_timeout_min)
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
+    writer_class = tensorboard_writer(cfg, info)  # checked before anything is written
+    state = load_training_checkpoint(resume) if resume else None
+    torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+    G, D = build_models(cfg, info, from_checkpoint=state is not None)
+    spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size)  # type: ignore[arg-type]
+    dtype = resolve_precision(cfg.train.precision, info.device)
+    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
+    train_set, val_set = build_data(cfg, info)
+    stages = list(STAGES) if stage == "both" else [stage]
+    run_dir = Path(resume).parent if resume else make_run_dir(cfg, info)
+    autocast = autocast_factory(info.device, dtype)
+    run = Run(
+        cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
+    )
+    if state is not None:
+        run.load_state(state)
+    if cfg.restore.enabled:
+        run.l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
+    if info.is_main:
+        dump_config(cfg, run_dir / "config.yaml")
+        log_run(run)
+    if writer_class is not None:
+        run.writer = writer_class(str(run_dir / "tensorboard"))
+    return run
+
+
+def log_run(run: Run) -> None:
+    """The run folder, and the effective batch size and learning rate (what to quote when comparing runs)."""
+    cfg, info = run.cfg, run.info
+    log.info("run folder: %s", run.run_dir)
+    log.info(
+        "device %s, %d process(es), precision %s; batch %d per process, %d global "
+        "(batch_size x world_size x accum_steps); lr %g",
+        info.device,
+        info.world_size,
+        cfg.train.precision,
+        cfg.data.batch_size,
+        cfg.data.batch_size * info.world_size * cfg.train.accum_steps,
+        cfg.train.lr,
+    )
+
+
+def tensorboard_writer(cfg: Config, info: DistInfo) -> Any:
+    """TensorBoard's ``SummaryWriter`` class when rank 0 should log to it, else None."""
+    if not (cfg.log.tensorboard and info.is_main):
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:
+        raise ConfigError(
+            "log.tensorboard is true but TensorBoard is not installed: pip install 'unet_resnet[tensorboard]'"
+        ) from exc
+    return SummaryWriter
+
+
+def make_run_dir(cfg: Config, info: DistInfo) -> Path:
+    """``log.dir/log.name``, or a numbered sibling if that exists: an earlier run is never overwritten."""
+    chosen: list[str] = [""]
+    if info.is_main:
+        base = Path(cfg.log.dir) / (cfg.log.name or "run")
+        run_dir, n = base, 1
+        while run_dir.exists() and any(run_dir.iterdir()):
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        chosen[0] = str(run_dir)
+    if info.distributed:
+        dist.broadcast_object_list(chosen, src=0)
+    return Path(chosen[0])
+
+
+def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
+    """Training and validation sets: lists read, held-out photos kept out of training, grayscale photos skipped."""
+    d = cfg.data
+    train_paths = read_list(d.train)
+    if d.val:
+        val_paths = read_list(d.val)
+        held = {p.resolve() for p in val_paths}
+        overlap = [p for p in train_paths if p.resolve() in held]
+        if overlap:
+            log.warning(
+                "%d photos are in both data.train and data.val (e.g. %s); they are kept out of training",
+                len(overlap),
+                overlap[0],
+            )
+            train_paths = [p for p in train_paths if p.resolve() not in held]
+    else:
+        train_paths, val_paths = split_train_val(train_paths, d.val_fraction, cfg.train.seed)
+    train_paths, report = filter_color(train_paths, d.min_colorfulness)
+    if info.is_main:
+        log.info(
+            "training photos: %d kept, %d skipped as grayscale (colorfulness < %g), %d unreadable",
+            len(train_paths),
+            len(report["grayscale"]),
+            d.min_colorfulness,
+            len(report["unreadable"]),
+        )
+        for path in report["unreadable"][:10]:
+            log.warning("unreadable training photo skipped: %s", path)
+        log.info("validation photos: %d", len(val_paths))
+    need = d.batch_size * info.world_size * cfg.train.accum_steps
+    if len(train_paths) < need:
+        raise DataError(
+            f"{d.train}: {len(train_paths)} usable training photos, but one optimizer step needs "
+            f"batch_size x world_size x accum_steps = {d.batch_size} x {info.world_size} x "
+            f"{cfg.train.accum_steps} = {need}; add photos or lower data.batch_size"
+        )
+    val_resize = "center_crop" if d.resize == "random_crop" else d.resize
+    damage = cfg.restore.damage_config() if cfg.restore.enabled else None
+    return (
+        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage),
+        LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
+    )
+
+
+def load_generator_weights(G: nn.Module, path: str) -> None:
+    """Start from the generator of a training checkpoint or an exported generator (``.pt`` / ``.safetensors``)."""
+    source, _spec = load_generator(path)
+    missing, unexpected = G.load_state_dict(source.state_dict(), strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: its generator does not fit this config (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); check model.decoder_channels"
+        )
+
+
+def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn.Module, nn.Module]:
+    """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU."""
+    out_channels = 3 if cfg.restore.enabled else 2
+    weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
+    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels)
+    if cfg.train.init_generator and not from_checkpoint:
+        load_generator_weights(G, cfg.train.init_generator)
+        if info.is_main:
+            log.info("generator initialised from %s", cfg.train.init_generator)
+    D: nn.Module = PatchDiscriminator(in_channels=1 + out_channels, base=cfg.model.disc_channels)
+    return G, D
+
+
+def wrap(model: nn.Module, cfg: Config, info: DistInfo) -> nn.Module:
+    """Device, memory format, SyncBatchNorm, DDP, then compile (checkpoints always save the bare module)."""
+    model = model.to(info.device)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if info.distributed:
+        if cfg.train.sync_bn:
+            if info.device.type != "cuda":
+                raise ConfigError("train.sync_bn needs CUDA (SyncBatchNorm cannot run on CPU); set it to false")
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = DDP(model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+    if cfg.train.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
+    return model
+
+
+def build_step_state(
+    G: nn.Module, D: nn.Module, cfg: Config, info: DistInfo, dtype: torch.dtype
+) -> tuple[Nets, Optim, Optim]:
+    """The wrapped networks and both optimizers (Adam + a GradScaler, enabled for fp16) the engine's steps take."""
+    Gw, Dw = wrap(G, cfg, info), wrap(D, cfg, info)
+    D_frozen = torch.compile(D) if cfg.train.compile else D  # outside DDP, see steps.Nets
+    nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
+    betas = (cfg.train.beta1, cfg.train.beta2)
+
+    def optim(model: nn.Module) -> Optim:
+        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
+        return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
+
+    return nets, optim(G), optim(D)
