@@ -17,7 +17,8 @@ from unet_resnet.data.color import rgb_to_lab
 from unet_resnet.inference import video
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video
-from unet_resnet.inference.video import VideoError, probe, transcode
+from unet_resnet.inference.transcode import transcode
+from unet_resnet.inference.video import VideoError, probe
 
 
 @pytest.fixture(autouse=True, scope="module")

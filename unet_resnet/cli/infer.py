@@ -1,4 +1,4 @@
-"""``unet-resnet infer`` / ``python infer.py --in DIR --out DIR``: colorize a photo or every photo of a folder.
+"""``unet-resnet infer`` / ``python infer.py --in DIR --out DIR``: colorize a photo or film, or those of a folder.
 
 Everything that can be checked is checked before any work starts (paths, checkpoint, options). Outputs keep each
 input's size, name, sub-folder, bit depth and alpha; existing ones are kept unless ``--overwrite``. ``--help`` and
@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from unet_resnet.cli.films import FilmSummary, run_films
+from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.inference.plan import FORMATS
 
 
@@ -37,7 +39,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "sub-folder, bit depth and alpha; L comes from the full-resolution input, ab from the model at --size. "
         "See docs/inference.md.",
     )
-    p.add_argument("--in", dest="inp", required=True, help="a folder of photos or one photo")
+    p.add_argument("--in", dest="inp", required=True, help="a folder of photos and films, or one photo or film")
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
     p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
@@ -60,6 +62,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
+    add_film_arguments(p)
     return p.parse_args(argv)
 
 
@@ -71,13 +74,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from tqdm import tqdm
 
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.film import plan_films
     from unet_resnet.inference.pipeline import Job, Options, run_plan
-    from unet_resnet.inference.plan import UsageError, make_plan
+    from unet_resnet.inference.plan import Plan, UsageError, make_plan
+    from unet_resnet.inference.video import is_video_file
     from unet_resnet.models.checkpoint import CheckpointError
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
     try:
-        plan = make_plan(Path(args.inp), Path(args.out), args.format, args.compare, args.recursive, args.overwrite)
+        inp, out = Path(args.inp), Path(args.out)
+        films = plan_films(inp, out, args.recursive, args.overwrite)  # videos go the film way, photos as always
+        film_file = inp.is_file() and is_video_file(inp)
+        plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
         if not args.ckpt:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
@@ -97,15 +105,25 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     options = Options(args.batch_size, args.workers, args.jpeg_quality)
     summary = run_plan(plan, model, options, done, fail)
     bar.close()
+    reels = run_films(model, films, args) if films.jobs and not summary.interrupted else FilmSummary()
+    summary.done, summary.failed, summary.skipped = (
+        summary.done + reels.done,
+        summary.failed + reels.failed,
+        summary.skipped + films.skipped,
+    )
+    summary.interrupted |= reels.interrupted
     if summary.interrupted:
         print(f"interrupted: {summary.done} colorized so far; run again to resume (done photos are skipped)")
         return 130
-    seconds = summary.seconds
-    rate = f", {summary.done / seconds:.2f} photos/s" if summary.done and seconds > 0 else ""
+    seconds = summary.seconds + reels.seconds
+    what = "files" if films.jobs else "photos"
+    rate = f", {summary.done / seconds:.2f} {what}/s" if summary.done and seconds > 0 else ""
+    if reels.frames and reels.seconds > 0:
+        rate += f" ({reels.frames} film frames at {reels.frames / reels.seconds:.1f} frames/s)"
     print(
         f"{summary.done} colorized, {summary.skipped} skipped (output exists; --overwrite replaces), "
         f"{summary.failed} failed in {seconds:.1f}s{rate} -> {args.out}"
     )
     if summary.failed:
-        print(f"{summary.failed} photo(s) failed; the reasons are above", file=sys.stderr)
+        print(f"{summary.failed} {what[:-1]}(s) failed; the reasons are above", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -17,16 +17,8 @@ import numpy as np
 
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother
-from unet_resnet.inference.video import (
-    DEFAULT_QUALITY,
-    FrameFunction,
-    TranscodeResult,
-    VideoInfo,
-    is_video_file,
-    list_videos,
-    probe,
-    transcode,
-)
+from unet_resnet.inference.transcode import TranscodeResult, transcode
+from unet_resnet.inference.video import DEFAULT_QUALITY, FrameFunction, VideoInfo, is_video_file, list_videos, probe
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +87,7 @@ def colorize_video(
     on_frame: Callable[[], object] | None = None,
     info: VideoInfo | None = None,
 ) -> FilmResult:
-    """Colorize the film ``src`` into ``dst`` (written atomically); raises :class:`video.VideoError`.
+    """Colorize the film ``src`` into ``dst`` (written atomically); raises :class:`.VideoError`.
 
     A film whose decoding stops early (a truncated file) is written up to there; ``written.problem`` says why.
     """
