@@ -11,6 +11,22 @@ and ``contact_sheet_samples.png`` (the same for 12 bundled samples, which may be
     python benchmarks/quality.py                       # the full protocol (about 45 minutes on 2 cores)
     python benchmarks/quality.py --parallel            # both trainings at once, sharing the machine equally
     python benchmarks/quality.py --skip-reference --minutes 0.05 --eval-limit 3   # a smoke run
+    python benchmarks/quality.py --hints               # also the hint model (model.hints: true), same budget
+
+With ``--hints`` a hint model is trained as well (the same config with ``model.hints=true``, the same budget, after
+ours or beside it with ``--parallel``), and ``unet-resnet evaluate --hints`` sweeps it over ``--hint-counts`` points
+on ``val`` and ``faces`` beside our plain model (0 points) and the grayscale baseline: ``hints.md`` / the
+``hint_sweep`` entry of ``results.json`` (docs/hints.md).
+
+**A/B mode** (``--arm``, repeatable): recipes of this project against each other over several seeds at the same
+budget, each arm ``NAME:OVERRIDE OVERRIDE ...`` (config overrides on ``--config``), each seed a full training,
+inference and scoring on ``val``, ``faces`` and ``samples``; writes ``ab.json`` and ``ab.md`` (mean and
+standard deviation over seeds of each figure, per arm and set, with the grayscale baseline) and
+``ab_sheet_samples.png`` (gray | each arm at the first seed | truth). ``--epochs P G`` replaces the wall-clock
+budget by a fixed number of epochs per stage (equal steps for every arm, whatever else runs on the machine).
+Finished runs are kept and skipped when the command is run again.
+
+    python benchmarks/quality.py --arm "original:" --arm "candidate:train.ema_decay=0.999" --seeds 0 1 2
 
 Exits 0 with a message when ``../shared`` is absent.
 """
@@ -24,9 +40,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+
+AB_METRICS = ("psnr_rgb", "ssim_rgb", "ab_l1", "delta_cf", "cf_pred")
 
 ROOT = Path(__file__).resolve().parents[1]
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -91,6 +110,42 @@ def contact_sheet(truth: Path, columns: dict[str, Path | None], out: Path, count
     cv2.imwrite(str(out), np.concatenate(rows, axis=0))
 
 
+def hint_sweep(
+    plain: Path, hinted: Path, sets: dict[str, Path], args: argparse.Namespace, out: Path, env: dict[str, str]
+) -> dict[str, dict[str, object]]:
+    """``unet-resnet evaluate --hints`` of the plain model (0 points) and the hint model (``--hint-counts``)."""
+    results: dict[str, dict[str, object]] = {}
+    for name, truth in sets.items():
+        results[name] = {}
+        for system, ckpt, counts in (("plain", plain, "0"), ("hints", hinted, args.hint_counts)):
+            dest = out / "sweep" / f"{system}_{name}"
+            cmd = [sys.executable, "-m", "unet_resnet", "evaluate", "--ckpt", str(ckpt), "--data", str(truth)]
+            cmd += ["--out", str(dest), "--hints", counts, "--device", "cpu", "--quiet"]
+            p = run(cmd, out / "logs" / f"sweep_{system}_{name}.log", env)
+            wait(p, f"hint sweep of {system} on {name}", out / "logs" / f"sweep_{system}_{name}.log")
+            results[name][system] = json.loads((dest / "hints.json").read_text())
+    return results
+
+
+def hint_table(sweep: dict[str, dict[str, object]]) -> str:
+    """Markdown: per set, the plain model, the hint model at each count and the grayscale baseline."""
+    lines = []
+    for name, systems in sweep.items():
+        plain, hinted = systems["plain"], systems["hints"]
+        assert isinstance(plain, dict) and isinstance(hinted, dict)
+        lines += [f"### {name} ({hinted['images']} photos, unet_resnet metrics)", ""]
+        lines += ["| system | PSNR | SSIM | ab L1 | hint ab mean | hint ab p95 |", "|---|---|---|---|---|---|"]
+        rows = [("plain model", plain["counts"]["0"])]
+        rows += [(f"hint model, {n} points", r) for n, r in hinted["counts"].items()]
+        rows += [("grayscale", hinted["gray"] | {"hint_ab_mean": None, "hint_ab_p95": None})]
+        for label, r in rows:
+            cells = [f"{r['psnr_rgb']:.2f}", f"{r['ssim_rgb']:.4f}", f"{r['ab_l1']:.2f}"]
+            cells += ["–" if r[k] is None else f"{r[k]:.2f}" for k in ("hint_ab_mean", "hint_ab_p95")]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -105,7 +160,14 @@ def main() -> int:
     ap.add_argument("--ours-ckpt", type=Path, help="skip our training: score this checkpoint")
     ap.add_argument("--ref-weights", type=Path, help="skip the reference's training: score these weights")
     ap.add_argument("--infer-args", default="", help="extra infer.py arguments, e.g. '--format png'")
+    ap.add_argument("--arm", action="append", default=[], help="A/B mode: NAME:OVERRIDES (repeat per arm)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="A/B mode: train.seed of each run")
+    ap.add_argument("--epochs", type=int, nargs=2, metavar=("PRETRAIN", "GAN"), help="A/B mode: epochs, no clock")
+    ap.add_argument("--hints", action="store_true", help="also train and sweep the hint model (docs/hints.md)")
+    ap.add_argument("--hint-ckpt", type=Path, help="skip the hint model's training: sweep this checkpoint")
+    ap.add_argument("--hint-counts", default="0,1,2,5,10", help="points per photo of the sweep")
     args = ap.parse_args()
+    hints = args.hints or args.hint_ckpt is not None
 
     data, bench = args.shared / "data", args.shared / "bench"
     if not (data / "train").is_dir() or not (bench / "score.py").is_file():
@@ -119,6 +181,8 @@ def main() -> int:
     sets["samples"] = subset(ROOT / "data" / "samples", args.eval_limit, out / "truth" / "samples")
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     started = time.time()
+    if args.arm:
+        return ab_main(args, sets, data, bench / "score.py", out, env)
 
     procs = []
     threads = ["--threads", str(args.threads)]
@@ -139,8 +203,18 @@ def main() -> int:
         overrides += [f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
         our_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
         procs.append(("our training", run(our_cmd, logs / "our_train.log", env)))
+    if hints and args.hint_ckpt is None:
+        if not args.parallel:
+            for what, proc in procs:
+                wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
+            procs = []
+        overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}", "log.name=hints_quality_cpu"]
+        overrides += ["model.hints=true", f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
+        hint_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
+        procs.append(("hint model training", run(hint_cmd, logs / "hint_train.log", env)))
     for what, proc in procs:
-        wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
+        name = "ref_train" if "reference" in what else "hint_train" if "hint" in what else "our_train"
+        wait(proc, what, logs / f"{name}.log")
     ckpt = args.ours_ckpt or sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
 
     preds: dict[str, dict[str, Path | None]] = {"ours": {}, "reference": {}}
@@ -179,6 +253,10 @@ def main() -> int:
         last = [json.loads(x) for x in ref_log.read_text().splitlines() if x.startswith('{"system"')]
         if last:
             summary["reference_steps"] = last[-1]["steps"]
+    if hints:
+        hint_ckpt = args.hint_ckpt or sorted((out / "runs").glob("hints_quality_cpu*/last.pt"))[-1]
+        summary["hint_sweep"] = hint_sweep(ckpt, hint_ckpt, {k: sets[k] for k in ("val", "faces")}, args, out, env)
+        (out / "hints.md").write_text(hint_table(summary["hint_sweep"]))
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = []
     for name, rows in results.items():
@@ -195,8 +273,94 @@ def main() -> int:
         columns = {"reference": preds["reference"][name], "ours": preds["ours"][name]}
         contact_sheet(sets[name], columns, out / sheet)
     print("\n".join(lines))
-    print(json.dumps({k: v for k, v in summary.items() if k != "scores"}))
+    if hints:
+        print((out / "hints.md").read_text())
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("scores", "hint_sweep")}))
     print(f"quality: results in {out}")
+    return 0
+
+
+def parse_arm(text: str) -> tuple[str, list[str]]:
+    name, sep, overrides = text.partition(":")
+    if not sep or not name.strip():
+        sys.exit(f"quality: --arm {text!r} must look like NAME:OVERRIDES, e.g. 'ema:train.ema_decay=0.999'")
+    return name.strip(), overrides.split()
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    a = np.asarray(values, dtype=np.float64)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def ab_main(
+    args: argparse.Namespace, sets: dict[str, Path], data: Path, scorer: Path, out: Path, env: dict[str, str]
+) -> int:
+    """Arms x seeds at one budget; every run trained, colorized and scored like ``ours`` in the main protocol."""
+    arms = dict(parse_arm(a) for a in args.arm)
+    if args.epochs:
+        budget = ["train.time_budget_min=0", f"train.pretrain_epochs={args.epochs[0]}"]
+        budget += [f"train.gan_epochs={args.epochs[1]}"]
+    else:
+        budget = [f"train.time_budget_min={args.minutes}"]
+    logs = out / "logs"
+    gray = {name: score(scorer, truth, None, out / f"score_gray_{name}.json") for name, truth in sets.items()}
+    runs: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in arms}
+    for seed in args.seeds:  # seed by seed, so a stopped comparison still has every arm at the first seeds
+        for arm, overrides in arms.items():
+            tag = f"{arm}-s{seed}"
+            done = out / "ab" / tag / "run.json"
+            if done.is_file():
+                runs[arm][seed] = json.loads(done.read_text())
+                print(f"quality: {tag} already done, kept", flush=True)
+                continue
+            run_dir = out / "ab" / tag / "run"
+            if (run_dir / "last.pt").is_file():
+                sys.exit(f"quality: {run_dir} holds an unfinished run; delete it to train {tag} again")
+            cmd = [sys.executable, "train.py", "-c", args.config, f"data.train={data / 'train'}", *budget]
+            cmd += [f"log.dir={run_dir.parent}", "log.name=run", f"train.threads={args.threads}"]
+            cmd += [f"train.seed={seed}", *overrides]
+            t0 = time.time()
+            wait(run(cmd, logs / f"{tag}_train.log", env), f"training {tag}", logs / f"{tag}_train.log")
+            train_s = time.time() - t0
+            result: dict[str, Any] = {"arm": arm, "seed": seed, "overrides": overrides, "train_s": round(train_s, 1)}
+            log_lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+            result["steps"] = json.loads(log_lines[-1])["step"] if log_lines else 0
+            for name, truth in sets.items():
+                dest = out / "ab" / tag / name
+                infer = ["infer.py", "--in", str(truth), "--out", str(dest), "--ckpt", str(run_dir / "last.pt")]
+                infer += ["--overwrite", "--quiet", "--device", "cpu", *args.infer_args.split()]
+                wait(
+                    run([sys.executable, *infer], logs / f"{tag}_{name}.log", env),
+                    f"{tag} on {name}",
+                    logs / f"{tag}_{name}.log",
+                )
+                result[name] = score(scorer, truth, dest, out / "ab" / tag / f"score_{name}.json")
+            done.write_text(json.dumps(result, indent=2) + "\n")
+            runs[arm][seed] = result
+    table: dict[str, dict[str, dict[str, list[float]]]] = {}
+    lines = [f"budget: {' '.join(budget)}; seeds {args.seeds}; mean ± sample std over seeds", ""]
+    for name in sets:
+        table[name] = {}
+        lines += [f"### {name} ({gray[name]['images']} photos)", ""]
+        lines += ["| arm | steps | " + " | ".join(AB_METRICS) + " |", "|---" * (len(AB_METRICS) + 2) + "|"]
+        lines.append("| grayscale | - | " + " | ".join(f"{gray[name][m]:.3f}" for m in AB_METRICS) + " |")
+        for arm in arms:
+            rs = [runs[arm][s] for s in args.seeds]
+            stats = {m: list(mean_std([r[name][m] for r in rs])) for m in AB_METRICS}
+            table[name][arm] = stats
+            steps = mean_std([r["steps"] for r in rs])[0]
+            cells = " | ".join(f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in AB_METRICS)
+            lines.append(f"| {arm} | {steps:.0f} | {cells} |")
+        lines.append("")
+    summary = {"budget": budget, "seeds": args.seeds, "arms": arms, "gray": gray, "runs": runs, "table": table}
+    (out / "ab.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "ab.md").write_text("\n".join(lines))
+    first = args.seeds[0]
+    columns: dict[str, Path | None] = {arm: out / "ab" / f"{arm}-s{first}" / "samples" for arm in arms}
+    contact_sheet(sets["samples"], columns, out / "ab_sheet_samples.png")
+    print("\n".join(lines))
+    print(f"quality: A/B results in {out}")
     return 0
 
 

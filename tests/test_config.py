@@ -82,3 +82,21 @@ def test_bundled_configs_load(name: str) -> None:
         # the original recipe
         assert (cfg.data.size, cfg.train.pretrain_epochs, cfg.train.gan_epochs) == (256, 20, 100)
         assert (cfg.train.lr, cfg.train.beta1, cfg.train.beta2) == (2e-4, 0.5, 0.999)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.lr_schedule=step", "choose one of constant, linear, cosine"),
+        ("train.rec_loss=l2", "choose one of l1, huber"),
+        ("train.ema_decay=1.0", "'train.ema_decay' must be in [0, 1)"),
+        ("train.lr_decay_fraction=1.5", "'train.lr_decay_fraction' must be in [0, 1]"),
+        ("train.rebalance=-0.1", "'train.rebalance' must be in [0, 1]"),
+        ("train.lr_d_scale=0", "'train.lr_d_scale' must be positive"),
+        ("train.huber_delta=-1", "'train.huber_delta' must be positive"),
+    ],
+)
+def test_recipe_keys_refuse_bad_values_by_name(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert message in str(err.value)

@@ -25,6 +25,9 @@ _API: dict[str, str] = {
     "load_config": "unet_resnet.config",
     "Colorizer": "unet_resnet.inference.colorizer",
     "newest_checkpoint": "unet_resnet.inference.colorizer",
+    "HintError": "unet_resnet.inference.hints",
+    "HintPoint": "unet_resnet.inference.hints",
+    "parse_points": "unet_resnet.inference.hints",
     "load_generator": "unet_resnet.models.checkpoint",
     "CheckpointError": "unet_resnet.models.checkpoint",
     "train": "unet_resnet.training.api",
@@ -35,16 +38,20 @@ __all__ = [
     "Colorizer",
     "Config",
     "ConfigError",
+    "HintError",
+    "HintPoint",
     "__version__",
     "load_config",
     "load_generator",
     "newest_checkpoint",
+    "parse_points",
     "train",
 ]
 
 if TYPE_CHECKING:
     from unet_resnet.config import Config, ConfigError, load_config
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.hints import HintError, HintPoint, parse_points
     from unet_resnet.models.checkpoint import CheckpointError, load_generator
     from unet_resnet.training.api import train
 

@@ -50,6 +50,8 @@ class ModelConfig:
     """Output channels of the five decoder blocks, from stride 16 down to full resolution."""
     disc_channels: int = 64
     """Width of the PatchGAN's first layer (doubles per layer up to 8x)."""
+    hints: bool = False
+    """Colour hints: the generator also takes a hint ab map and a hint mask (3 more input channels)."""
 
 
 @dataclass
@@ -72,6 +74,20 @@ class TrainConfig:
     """bce (BCEWithLogits, the original) or lsgan (least squares)."""
     label_smoothing: float = 0.0
     """Target for real patches is 1 - label_smoothing in the discriminator's loss."""
+    ema_decay: float = 0.0
+    """If > 0: keep an EMA of the generator's weights (e.g. 0.999); validation, best.pt, export and inference use it."""
+    lr_schedule: str = "constant"
+    """constant (the original), linear (pix2pix: constant, then linear decay to 0) or cosine; per stage."""
+    lr_decay_fraction: float = 0.5
+    """With lr_schedule=linear: the last share of each stage over which the learning rate decays to 0."""
+    lr_d_scale: float = 1.0
+    """The discriminator's learning rate is lr x lr_d_scale (two time-scale updates when != 1)."""
+    rec_loss: str = "l1"
+    """The generator's reconstruction loss: l1 (the original) or huber (smooth L1 below huber_delta)."""
+    huber_delta: float = 0.1
+    """With rec_loss=huber: the threshold between quadratic and absolute error, in units of ab / 128."""
+    rebalance: float = 0.0
+    """Colour rebalancing strength s in [0, 1]: pixels weigh (share of their ab cell in the batch)^-s; 0 is off."""
     precision: str = "auto"
     """auto (bf16 on a GPU that supports it, else fp32), fp32, bf16 or fp16."""
     channels_last: bool = False
@@ -145,12 +161,31 @@ class RestoreConfig(DamageConfig):
 
 
 @dataclass
+class HintConfig:
+    """How training simulates a person's colour hints (used when ``model.hints`` is true), after Zhang et al. 2017."""
+
+    p: float = 0.125
+    """Geometric parameter of the number of points: no hint for a share p of photos, (1 - p) / p on average."""
+    max_points: int = 64
+    """Upper bound on the points of one photo."""
+    patch_min: int = 1
+    """Smallest side of a square hint patch, in pixels at 256x256 (scaled with data.size)."""
+    patch_max: int = 9
+    """Largest side of a square hint patch, in pixels at 256x256 (scaled with data.size)."""
+    position: str = "gaussian"
+    """gaussian (around the centre) or uniform."""
+    sigma: float = 0.25
+    """Standard deviation of gaussian positions, as a fraction of the image side."""
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     restore: RestoreConfig = field(default_factory=RestoreConfig)
+    hints: HintConfig = field(default_factory=HintConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -251,6 +286,8 @@ def validate(cfg: Config) -> None:
         "data.resize": (cfg.data.resize, ("squash", "random_crop", "center_crop")),
         "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
         "train.gan_loss": (cfg.train.gan_loss, ("bce", "lsgan")),
+        "train.lr_schedule": (cfg.train.lr_schedule, ("constant", "linear", "cosine")),
+        "train.rec_loss": (cfg.train.rec_loss, ("l1", "huber")),
     }
     for key, (choice, allowed) in choices.items():
         if choice not in allowed:
@@ -281,8 +318,38 @@ def validate(cfg: Config) -> None:
     for f in dataclasses.fields(DamageConfig):
         if not 0.0 <= getattr(cfg.restore, f.name) <= 1.0:
             raise ConfigError(f"config key 'restore.{f.name}' must be in [0, 1], got {getattr(cfg.restore, f.name)}")
+    if not 0.0 <= cfg.train.ema_decay < 1.0:
+        raise ConfigError(
+            f"config key 'train.ema_decay' must be in [0, 1) (0: off, 0.999 usual), got {cfg.train.ema_decay}"
+        )
+    for key, share in (
+        ("train.lr_decay_fraction", cfg.train.lr_decay_fraction),
+        ("train.rebalance", cfg.train.rebalance),
+    ):
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"config key '{key}' must be in [0, 1], got {share}")
+    for key, scale in (("train.lr_d_scale", cfg.train.lr_d_scale), ("train.huber_delta", cfg.train.huber_delta)):
+        if scale <= 0:
+            raise ConfigError(f"config key '{key}' must be positive, got {scale}")
+    _validate_hints(cfg.hints)
     if not 0.0 <= cfg.train.label_smoothing < 0.5:
         raise ConfigError(f"config key 'train.label_smoothing' must be in [0, 0.5), got {cfg.train.label_smoothing}")
+
+
+def _validate_hints(h: HintConfig) -> None:
+    if not 0.0 < h.p <= 1.0:
+        raise ConfigError(f"config key 'hints.p' must be in (0, 1] (1: never a hint), got {h.p}")
+    if h.max_points < 0:
+        raise ConfigError(f"config key 'hints.max_points' cannot be negative, got {h.max_points}")
+    if not 1 <= h.patch_min <= h.patch_max:
+        raise ConfigError(
+            f"config keys 'hints.patch_min' and 'hints.patch_max' need 1 <= patch_min <= patch_max, "
+            f"got {h.patch_min} and {h.patch_max}"
+        )
+    if h.position not in ("gaussian", "uniform"):
+        raise ConfigError(f"config key 'hints.position' is {h.position!r}; choose one of gaussian, uniform")
+    if h.sigma <= 0:
+        raise ConfigError(f"config key 'hints.sigma' must be positive, got {h.sigma}")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -271,7 +271,7 @@ def test_memory_budget_holds_one_photo_at_a_time(tmp_path: Path, tiny_generator_
 
     done: list[Path] = []
     model = Colorizer.load(tiny_generator_ckpt, "cpu")
-    Watched(model, Options(batch_size=4, workers=2), lambda job: done.append(job.src), pytest.fail, budget=1).run(
+    Watched(model, Options(batch_size=4, workers=2), lambda job, _: done.append(job.src), pytest.fail, budget=1).run(
         plan.jobs
     )
     assert sorted(done) == sorted(j.src for j in plan.jobs)

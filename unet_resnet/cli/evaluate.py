@@ -30,12 +30,42 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--hints",
+        metavar="COUNTS",
+        help="hint sweep, e.g. 0,1,2,5,10,20: colorize with that many points sampled from the true colours "
+        "(fixed seed and patch side) and score each count; writes hints.json, hints.md, hints_sheet.png "
+        "(docs/hints.md)",
+    )
+    p.add_argument("--hint-size", type=int, default=3, help="patch side of the sweep's points at the render size")
+    p.add_argument("--hint-seed", type=int, default=0, help="seed of the sweep's points (default 0)")
     return p
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """``evaluate --hints COUNTS``: the hint sweep instead of the plain report."""
+    from unet_resnet.data.imageio import ImageReadError
+    from unet_resnet.evaluation.hint_sweep import parse_counts, sweep_checkpoint
+
+    try:
+        counts = parse_counts(args.hints)
+        _, table, out = sweep_checkpoint(
+            args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
+            args.hint_seed, args.sheet, progress=not args.quiet,
+        )  # fmt: skip
+    except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(table, end="")
+    print(f"report in {out}/ (hints.json, hints.md, hints_sheet.png: gray | each count with its points | truth)")
+    return 0
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    if args.hints is not None:
+        return sweep(args)
 
     from unet_resnet.data.imageio import ImageReadError
     from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unet_resnet.cli.films import FilmSummary, run_films
 from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.inference.plan import FORMATS
+
+if TYPE_CHECKING:
+    from unet_resnet.inference.pipeline import Summary
 
 
 def _positive(text: str) -> int:
@@ -39,14 +42,20 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "sub-folder, bit depth and alpha; L comes from the full-resolution input, ab from the model at --size. "
         "See docs/inference.md.",
     )
-    p.add_argument("--in", dest="inp", required=True, help="a folder of photos and films, or one photo or film")
+    p.add_argument(
+        "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
+    )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
     p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--batch-size", type=_positive, default=8, help="photos per model call (default 8)")
-    p.add_argument("--workers", type=_positive, default=min(4, os.cpu_count() or 1), help="decode/encode threads")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        help="decode/encode threads (default: this machine's CPUs, shared among its torchrun processes; at most 16)",
+    )
     p.add_argument("--format", choices=sorted(FORMATS), help="output format (default: the input's own)")
     p.add_argument("--jpeg-quality", type=_quality, default=95, help="JPEG and WebP quality, 1-100 (default 95)")
     p.add_argument(
@@ -59,14 +68,23 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         action="store_true",
         help="also repair scratches, dust and fading (needs a model trained with restore.enabled; docs/restoration.md)",
     )
+    p.add_argument(
+        "--hints",
+        metavar="FILE",
+        help="colour hints: a JSON object mapping photos (paths relative to --in) to points, e.g. "
+        '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]}; needs a hint model (docs/hints.md)',
+    )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
+    p.add_argument("--manifest", help="append one row per input to this .csv or .jsonl file (docs/inference.md)")
     add_film_arguments(p)
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """One process, or one rank of ``torchrun ... infer.py``: every rank plans, takes its share, and rank 0
+    prints the summary of the whole run."""
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     # Imported only now, so that --help and argument errors do not wait for torch.
@@ -75,55 +93,76 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
     from unet_resnet.inference.film import plan_films
-    from unet_resnet.inference.pipeline import Job, Options, run_plan
-    from unet_resnet.inference.plan import Plan, UsageError, make_plan
+    from unet_resnet.inference.manifest import manifest_format
+    from unet_resnet.inference.pipeline import Job, Options, Written
+    from unet_resnet.inference.plan import Plan, UsageError, attach_hints, make_plan
+    from unet_resnet.inference.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
     from unet_resnet.inference.video import is_video_file
     from unet_resnet.models.checkpoint import CheckpointError
+    from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
+    tag = ""  # names the rank in messages under torchrun
     try:
+        if args.manifest:
+            manifest_format(args.manifest)
+        info = init_distributed(args.device, GROUP_TIMEOUT_MIN)  # one process (rank 0 of 1) without torchrun
+        tag = f"rank {info.rank}: " if info.distributed else ""
         inp, out = Path(args.inp), Path(args.out)
-        films = plan_films(inp, out, args.recursive, args.overwrite)  # videos go the film way, photos as always
+        films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         film_file = inp.is_file() and is_video_file(inp)
         plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
-        if not args.ckpt:
+        if not args.ckpt and info.is_main:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
-        model = Colorizer.load(ckpt, args.device, args.precision, args.size, restore=args.restore)
-    except (UsageError, CheckpointError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        model = Colorizer.load(ckpt, str(info.device), args.precision, args.size, restore=args.restore)
+        if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
+            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.takes_hints)
+        share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned
+    except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {tag}{exc}", file=sys.stderr)
         return 2
-    bar = tqdm(total=len(plan.jobs) + len(plan.conflicts), disable=args.quiet, unit="photo", file=sys.stderr)
+    quiet = args.quiet or not info.is_main  # under torchrun, rank 0's bar shows its own share
+    bar = tqdm(total=len(share.jobs) + len(share.conflicts), disable=quiet, unit="photo", file=sys.stderr)
 
     def fail(path: Path, reason: str) -> None:
         bar.update()
         tqdm.write(f"failed: {path}: {reason}", file=sys.stderr)
 
-    def done(job: Job) -> None:
+    def done(job: Job, written: Written) -> None:
         bar.update()
 
-    options = Options(args.batch_size, args.workers, args.jpeg_quality)
-    summary = run_plan(plan, model, options, done, fail)
+    options = Options(args.batch_size, args.workers or default_workers(), args.jpeg_quality)
+    summary = run_share(share, model, options, info, args.manifest, done, fail)
     bar.close()
-    reels = run_films(model, films, args) if films.jobs and not summary.interrupted else FilmSummary()
-    summary.done, summary.failed, summary.skipped = (
-        summary.done + reels.done,
-        summary.failed + reels.failed,
-        summary.skipped + films.skipped,
-    )
-    summary.interrupted |= reels.interrupted
+    reels = FilmSummary()
+    if films.jobs and info.is_main and not summary.interrupted:
+        reels = run_films(model, films, args)
+    if info.is_main:
+        summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
+        summary.skipped += films.skipped
+        summary.interrupted |= reels.interrupted
     if summary.interrupted:
-        print(f"interrupted: {summary.done} colorized so far; run again to resume (done photos are skipped)")
+        print(f"interrupted: {tag}{summary.done} colorized so far; run again to resume (done photos are skipped)")
         return 130
+    if info.is_main:
+        _print_summary(summary, info.world_size, args.out, args.manifest, reels)
+    barrier()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
+    cleanup()
+    return 1 if summary.failed else 0
+
+
+def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary) -> None:
     seconds = summary.seconds + reels.seconds
-    what = "files" if films.jobs else "photos"
+    what = "files" if reels.done or reels.failed else "photos"
     rate = f", {summary.done / seconds:.2f} {what}/s" if summary.done and seconds > 0 else ""
     if reels.frames and reels.seconds > 0:
         rate += f" ({reels.frames} film frames at {reels.frames / reels.seconds:.1f} frames/s)"
+    over = f" over {processes} processes" if processes > 1 else ""
     print(
         f"{summary.done} colorized, {summary.skipped} skipped (output exists; --overwrite replaces), "
-        f"{summary.failed} failed in {seconds:.1f}s{rate} -> {args.out}"
+        f"{summary.failed} failed in {seconds:.1f}s{rate}{over} -> {out}"
     )
     if summary.failed:
-        print(f"{summary.failed} {what[:-1]}(s) failed; the reasons are above", file=sys.stderr)
-    return 1 if summary.failed else 0
+        where = f" and in {manifest}" if manifest else ""
+        print(f"{summary.failed} {what[:-1]}(s) failed; the reasons are above{where}", file=sys.stderr)

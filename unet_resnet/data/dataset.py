@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from unet_resnet.config import DamageConfig
+from unet_resnet.config import DamageConfig, HintConfig
 from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.damage import damage as damage_L
+from unet_resnet.data.hints import sample_hints
 from unet_resnet.data.imageio import ImageReadError, apply_orientation, exif_orientation, read_bytes
 from unet_resnet.data.photos import DataError
 
@@ -109,6 +110,9 @@ class LabDataset(Dataset):
     With ``damage`` (restoration mode) the pairs are ``(damaged L (1, S, S) in [0, 1], target (3, S, S))`` where the
     target is the clean ``2 L - 1`` followed by ``ab``, all in ``[-1, 1]``.
 
+    With ``hints`` (a hint model), the condition is ``(4, S, S)``: L followed by a hint map of simulated hints drawn
+    from the true ab (:func:`~unet_resnet.data.hints.sample_hints`).
+
     Index with an int (no augmentation randomness beyond epoch 0) or with ``(index, epoch)`` as the
     :class:`KeyedSampler` yields. A photo that fails to decode is logged and replaced by the next readable one, so
     one bad file cannot end a long run.
@@ -122,12 +126,13 @@ class LabDataset(Dataset):
         flip: bool = False,
         seed: int = 0,
         damage: DamageConfig | None = None,
+        hints: HintConfig | None = None,
     ) -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
         self.paths = list(paths)
         self.size, self.resize, self.flip, self.seed = size, resize, flip, seed
-        self.damage = damage
+        self.damage, self.hints = damage, hints
         self.failed: set[int] = set()
 
     def __len__(self) -> int:
@@ -139,11 +144,15 @@ class LabDataset(Dataset):
         if self.flip and rng.random() < 0.5:
             bgr = cv2.flip(bgr, 1)
         L, ab = bgr8_to_tensors(bgr)
-        if self.damage is None:
-            return L, ab
-        # A stream of its own, so that turning damage on does not change the flips and crops.
-        damaged = damage_L(L[0].numpy(), np.random.default_rng([self.seed, epoch, index, 1]), self.damage)
-        return torch.from_numpy(damaged)[None], torch.cat([L * 2.0 - 1.0, ab], dim=0)
+        cond, target = L, ab
+        if self.damage is not None:
+            # A stream of its own, so that turning damage on does not change the flips and crops.
+            damaged = damage_L(L[0].numpy(), np.random.default_rng([self.seed, epoch, index, 1]), self.damage)
+            cond, target = torch.from_numpy(damaged)[None], torch.cat([L * 2.0 - 1.0, ab], dim=0)
+        if self.hints is not None:  # a third stream: hints change neither the augmentation nor the damage
+            hint, _ = sample_hints(ab.numpy(), np.random.default_rng([self.seed, epoch, index, 2]), self.hints)
+            cond = torch.cat([cond, torch.from_numpy(hint)], dim=0)
+        return cond, target
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, epoch = key if isinstance(key, tuple) else (key, 0)

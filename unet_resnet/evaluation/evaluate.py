@@ -72,7 +72,8 @@ def sheet_indices(n: int, rows: int) -> list[int]:
 
 
 def contact_sheet(triples: list[tuple[np.ndarray, ...]], height: int = 160) -> np.ndarray:
-    """uint8 RGB sheet: one row per ``(gray, predicted, truth)`` triple, each tile ``height`` pixels high."""
+    """uint8 RGB sheet: one row per ``(gray, predicted, truth)`` triple (or any number of tiles), each tile
+    ``height`` pixels high."""
     if not triples:
         return np.full((1, 1, 3), 255, np.uint8)
     rows = []
@@ -81,7 +82,7 @@ def contact_sheet(triples: list[tuple[np.ndarray, ...]], height: int = 160) -> n
         size = (max(1, round(w * height / h)), height)
         tiles = [cv2.resize(t, size, interpolation=cv2.INTER_AREA) for t in triple]
         gap = np.full((height, 4, 3), 255, np.uint8)
-        rows.append(np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1))
+        rows.append(np.concatenate([tiles[0], *(part for t in tiles[1:] for part in (gap, t))], axis=1))
     width = max(r.shape[1] for r in rows)
     padded = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(padded, axis=0)

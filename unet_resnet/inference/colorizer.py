@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.imageio import Photo, sample_scale, to_uint8
+from unet_resnet.inference.hints import HintPoint, hint_batch
 from unet_resnet.inference.restore import restore_lightness
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.runtime.distributed import pick_device
@@ -223,6 +224,16 @@ class Colorizer:
     def out_channels(self) -> int:
         return int(self.spec.get("out_channels", 2))
 
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model was trained with colour hints (``model.hints``), as its spec records."""
+        return bool(self.spec.get("hints", False))
+
+    @property
+    def restores(self) -> bool:
+        """Whether the model predicts L as well as ab (a restoration model)."""
+        return self.out_channels == 3
+
     def model_input(self, rgb: np.ndarray) -> np.ndarray:
         """float RGB ``(H, W, 3)`` in ``[0, 1]`` -> L/100 ``(size, size)`` as the training pipeline makes it."""
         return lightness(rgb, self.size, "rgb")
@@ -232,9 +243,15 @@ class Colorizer:
         return lightness(pixels, self.size, "bgr")
 
     @torch.inference_mode()
-    def predict(self, L_small: np.ndarray) -> np.ndarray:
-        """``(B, size, size)`` L/100 -> the generator's output ``(B, C, size, size)`` in ``[-1, 1]``, float32."""
-        x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None].to(self.device)
+    def predict(self, L_small: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """``(B, size, size)`` L/100 and, for a hint model, hint maps ``(B, 3, size, size)``
+        (:func:`~unet_resnet.inference.hints.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``."""
+        x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None]
+        if hints is not None:
+            if not self.takes_hints:
+                raise ValueError("this model does not take colour hints (it was trained without model.hints)")
+            x = torch.cat([x, torch.from_numpy(np.ascontiguousarray(hints, dtype=np.float32))], dim=1)
+        x = x.to(self.device)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             out = self.G(x)
         return out.float().cpu().numpy()
@@ -258,16 +275,25 @@ class Colorizer:
         L_full = restored_lightness(pixels, predicted[0], order) if self.restore else None
         return render(pixels, predicted[-2:], out=out, order=order, L_full=L_full)
 
-    def colorize(self, photos: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """float RGB photos (any sizes; their colour is ignored) -> colorized float RGB of the same sizes."""
+    def colorize(
+        self, photos: Sequence[np.ndarray], hints: Sequence[Sequence[HintPoint] | None] | None = None
+    ) -> list[np.ndarray]:
+        """float RGB photos (any sizes; their colour is ignored) -> colorized float RGB of the same sizes.
+
+        ``hints``: one list of :class:`~unet_resnet.inference.hints.HintPoint` (or None) per photo, in its pixels.
+        """
         if not photos:
             return []
-        pred = self.predict(np.stack([self.model_input(p) for p in photos]))
+        maps = hint_batch(hints, [(p.shape[1], p.shape[0]) for p in photos], self.size, self.takes_hints)
+        pred = self.predict(np.stack([self.model_input(p) for p in photos]), maps)
         return [self.finish(np.asarray(p, dtype=np.float32), y, order="rgb") for p, y in zip(photos, pred, strict=True)]
 
-    def colorize_photos(self, photos: Sequence[Photo]) -> list[np.ndarray]:
-        """Decoded photos -> colorized pixels exactly as ``infer.py`` writes them: same dtype, BGR or BGRA."""
+    def colorize_photos(
+        self, photos: Sequence[Photo], hints: Sequence[Sequence[HintPoint] | None] | None = None
+    ) -> list[np.ndarray]:
+        """Decoded photos (and hints, as for :meth:`colorize`) -> colorized pixels as ``infer.py`` writes them."""
         if not photos:
             return []
-        pred = self.predict(np.stack([self.prepare(p.pixels) for p in photos]))
+        maps = hint_batch(hints, [p.size for p in photos], self.size, self.takes_hints)
+        pred = self.predict(np.stack([self.prepare(p.pixels) for p in photos]), maps)
         return [self.finish(p.pixels, y) for p, y in zip(photos, pred, strict=True)]

@@ -4,7 +4,9 @@
   what :func:`unet_resnet.models.checkpoint.load_generator` reads, so ``infer.py --ckpt G.safetensors`` works.
 - ``.onnx``: input ``L`` ``(batch, 1, height, width)`` in ``[0, 1]`` -> output ``ab`` ``(batch, 2, height, width)``
   in ``[-1, 1]`` (``C`` channels for a restoration model), batch, height and width dynamic; the spec is in the
-  model's metadata under the same key. Exported with the TorchScript exporter (``dynamo=False``), which needs no
+  model's metadata under the same key. A hint model (spec ``"hints": true``) takes ``L_hints``
+  ``(batch, 4, height, width)`` instead: L, then the hint map of :mod:`unet_resnet.data.hints` (hint a, hint b,
+  mask; all zero for automatic colorization). Exported with the TorchScript exporter (``dynamo=False``), which needs no
   package beyond ``onnx``; checked against PyTorch with onnxruntime when it is installed.
 - ``.pt2``: :func:`torch.export` program with dynamic batch, height and width (height and width at least 33:
   the stride-32 features must be larger than one pixel for the traced graph to hold).
@@ -60,19 +62,31 @@ def export_pt(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
     )
 
 
+def input_channels(spec: dict[str, Any]) -> int:
+    """Channels of the generator's input: 1 (L), or 4 for a hint model (L and the hint map)."""
+    return 4 if spec.get("hints") else 1
+
+
+def input_name(spec: dict[str, Any]) -> str:
+    return "L_hints" if spec.get("hints") else "L"
+
+
 def export_onnx(G: nn.Module, spec: dict[str, Any], out: Path, opset: int = ONNX_OPSET) -> None:
-    """ONNX graph ``L (B, 1, H, W) -> ab (B, C, H, W)`` with dynamic B, H, W and the spec in the metadata."""
+    """ONNX graph ``L (B, 1, H, W) -> ab (B, C, H, W)`` with dynamic B, H, W and the spec in the metadata.
+
+    A hint model's input is ``L_hints (B, 4, H, W)``."""
     import onnx
 
     size = int(spec.get("size", 256))
-    example = torch.rand(1, 1, size, size)
+    example = torch.rand(1, input_channels(spec), size, size)
     axes = {0: "batch", 2: "height", 3: "width"}
+    name = input_name(spec)
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer warns about the generator's shape checks, which it cannot record
         raw = Path(tmp) / "G.onnx"
         torch.onnx.export(
-            G.eval(), (example,), str(raw), dynamo=False, opset_version=opset, input_names=["L"],
-            output_names=["ab"], dynamic_axes={"L": axes, "ab": axes},
+            G.eval(), (example,), str(raw), dynamo=False, opset_version=opset, input_names=[name],
+            output_names=["ab"], dynamic_axes={name: axes, "ab": axes},
         )  # fmt: skip
         model = onnx.load(str(raw))
     entry = model.metadata_props.add()
@@ -88,7 +102,8 @@ def export_pt2(G: nn.Module, spec: dict[str, Any], out: Path) -> None:
     size = max(PT2_MIN_SIDE, int(spec.get("size", 256)))
     dims = {0: Dim("batch", min=1), 2: Dim("height", min=PT2_MIN_SIDE), 3: Dim("width", min=PT2_MIN_SIDE)}
     try:
-        program = torch.export.export(G.eval(), (torch.rand(2, 1, size, size),), dynamic_shapes={"L": dims})
+        example = torch.rand(2, input_channels(spec), size, size)
+        program = torch.export.export(G.eval(), (example,), dynamic_shapes={"x": dims})
         buffer = io.BytesIO()
         torch.export.save(program, buffer)
     except Exception as exc:  # torch.export raises many types; the user needs to know it did not work, and why
@@ -105,17 +120,20 @@ ONNX_CHECK_SHAPES = ((1, 1, 64, 64), (2, 1, 48, 80))
 
 
 def max_onnx_difference(G: nn.Module, path: Path, shapes: tuple[tuple[int, int, int, int], ...]) -> float:
-    """Largest ``|onnxruntime - PyTorch|`` over random inputs of ``shapes`` (each ``(B, 1, H, W)``)."""
+    """Largest ``|onnxruntime - PyTorch|`` over random inputs of ``shapes`` (each ``(B, C, H, W)``; ``C`` is taken
+    from the ONNX file's input: 1, or 4 for a hint model)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    graph_input = session.get_inputs()[0]
+    channels = graph_input.shape[1] if isinstance(graph_input.shape[1], int) else 1
     worst = 0.0
     generator = torch.Generator().manual_seed(0)
-    for shape in shapes:
-        x = torch.rand(*shape, generator=generator)
+    for b, _, h, w in shapes:
+        x = torch.rand(b, channels, h, w, generator=generator)
         with torch.inference_mode():
             expected = G.eval()(x).numpy()
-        got = session.run(None, {"L": x.numpy()})[0]
+        got = session.run(None, {graph_input.name: x.numpy()})[0]
         worst = max(worst, float(np.abs(got - expected).max()))
     return worst
 

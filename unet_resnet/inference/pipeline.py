@@ -23,6 +23,7 @@ import numpy as np
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
 from unet_resnet.inference.colorizer import Colorizer, gray_preview, side_by_side
+from unet_resnet.inference.hints import hint_batch
 from unet_resnet.inference.plan import Job, Plan, make_plan
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,23 @@ class Summary:
     interrupted: bool = False
 
 
+@dataclass(frozen=True)
+class Written:
+    """What the pipeline reports for a photo it wrote: its size and the seconds from decoding to written."""
+
+    width: int
+    height: int
+    seconds: float
+
+
 @dataclass
 class _Item:
     job: Job
     pixels: np.ndarray
     L: np.ndarray
     preview: np.ndarray | None
+    started: float
+    hint: np.ndarray | None = None
 
     @property
     def cost(self) -> int:
@@ -65,12 +77,16 @@ class _Item:
 
 
 def _decode(model: Colorizer, job: Job) -> _Item:
+    started = time.perf_counter()
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
-    return _Item(job, pixels, model.prepare(pixels), preview)
+    size = (pixels.shape[1], pixels.shape[0])
+    maps = hint_batch([job.hints], [size], model.size, model.takes_hints) if job.hints else None
+    return _Item(job, pixels, model.prepare(pixels), preview, started, None if maps is None else maps[0])
 
 
-def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> None:
+def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> Written:
+    h, w = item.pixels.shape[:2]
     pixels = item.pixels
     colour = model.finish(pixels, predicted, out=pixels if pixels.ndim == 3 else None)  # in place: no second copy
     if item.job.dst is not None:
@@ -78,25 +94,26 @@ def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) 
     if item.job.compare is not None and item.preview is not None:
         pair = side_by_side(item.preview, colour)
         write_atomic(item.job.compare, encode_photo(pair, item.job.compare.suffix, quality))
+    return Written(w, h, time.perf_counter() - item.started)
 
 
 class Pipeline:
     """Decode (pool) -> model (this thread, in batches) -> merge, encode, write (pool), within a memory budget.
 
-    ``on_done(job)`` and ``on_fail(path, reason)`` are called from this thread for every job.
+    ``on_done(job, written)`` or ``on_fail(path, reason)`` is called from this thread for every job.
     """
 
     def __init__(
         self,
         model: Colorizer,
         options: Options,
-        on_done: Callable[[Job], None],
+        on_done: Callable[[Job, Written], None],
         on_fail: Callable[[Path, str], None],
         budget: int = MEMORY_BUDGET,
     ) -> None:
         self.model, self.options, self.on_done, self.on_fail, self.budget = model, options, on_done, on_fail, budget
         self.decoding: deque[tuple[Job, Future[_Item]]] = deque()
-        self.finishing: deque[tuple[_Item, Future[None]]] = deque()
+        self.finishing: deque[tuple[_Item, Future[Written]]] = deque()
         self.batch: list[_Item] = []
         self.held = 0  # bytes of decoded photos not yet written
         self.largest = 0  # the largest photo seen so far, the estimate for the next ones
@@ -117,17 +134,21 @@ class Pipeline:
             item, fut = self.finishing.popleft()
             self.held -= item.cost
             try:
-                fut.result()
+                written = fut.result()
             except (OSError, ValueError, cv2.error) as exc:
                 self.on_fail(item.job.src, f"cannot write the result ({exc})")
             else:
-                self.on_done(item.job)
+                self.on_done(item.job, written)
             block = False
 
     def _flush(self, pool: ThreadPoolExecutor) -> None:
         batch, self.batch = self.batch, []
         try:
-            predicted = self.model.predict(np.stack([item.L for item in batch]))
+            hints = None
+            if any(item.hint is not None for item in batch):  # zeros: no hint, the photo is colorized automatically
+                blank = np.zeros((3, *batch[0].L.shape), np.float32)
+                hints = np.stack([blank if item.hint is None else item.hint for item in batch])
+            predicted = self.model.predict(np.stack([item.L for item in batch]), hints)
         except RuntimeError as exc:  # e.g. CUDA out of memory: these photos fail, the run goes on
             for item in batch:
                 self.held -= item.cost
@@ -178,7 +199,7 @@ def run_plan(
     plan: Plan,
     model: Colorizer,
     options: Options,
-    on_done: Callable[[Job], None] | None = None,
+    on_done: Callable[[Job, Written], None] | None = None,
     on_fail: Callable[[Path, str], None] | None = None,
 ) -> Summary:
     """Colorize ``plan``'s jobs; conflicts count as failures. Ctrl-C stops the run and returns what was done.
@@ -194,10 +215,10 @@ def run_plan(
         else:
             on_fail(path, reason)
 
-    def done(job: Job) -> None:
+    def done(job: Job, written: Written) -> None:
         summary.done += 1
         if on_done is not None:
-            on_done(job)
+            on_done(job, written)
 
     for path, reason in plan.conflicts:
         fail(path, reason)

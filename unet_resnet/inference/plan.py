@@ -1,16 +1,22 @@
 """Planning an ``infer`` run: every photo's output (and ``--compare`` output), checked before any work starts.
 
-Bad paths raise :class:`UsageError` with the fix; outputs that exist are kept unless asked; two photos that would
-write the same file are reported as conflicts instead of overwriting each other.
+``--in`` is a folder, one photo, or a list of photos (:mod:`unet_resnet.inference.photo_list`). Bad paths raise
+:class:`UsageError` with the fix; outputs that exist are kept unless asked; two photos that would write the same
+file are reported as conflicts instead of overwriting each other.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unet_resnet.data.imageio import IMAGE_SUFFIXES, is_image_file, list_images
+from unet_resnet.inference.photo_list import PhotoListError, is_photo_list, read_photo_list
+
+if TYPE_CHECKING:  # the hints module needs torch; planning (and infer --help) must not
+    from unet_resnet.inference.hints import HintPoint
 
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif", "bmp": ".bmp"}
 """``--format`` names and the suffix each writes."""
@@ -27,6 +33,8 @@ class Job:
     src: Path
     dst: Path | None
     compare: Path | None
+    hints: tuple[HintPoint, ...] = ()
+    """Colour hints of this photo (``--hints``), in its pixels; empty: colorized automatically."""
 
 
 @dataclass
@@ -34,6 +42,8 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     skipped: int = 0
     conflicts: list[tuple[Path, str]] = field(default_factory=list)
+    kept: list[tuple[Path, Path]] = field(default_factory=list)
+    """``(source, existing output)`` of every skipped photo."""
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -69,7 +79,9 @@ def _destinations(inp: Path, out: Path, fmt: str | None, compare: bool, recursiv
     suffix = FORMATS[fmt] if fmt else None
     if inp.is_file():
         if not is_image_file(inp):
-            raise UsageError(f"--in {inp} is not a photo (expected one of {', '.join(IMAGE_SUFFIXES)})")
+            raise UsageError(
+                f"--in {inp} is not a photo (expected one of {', '.join(IMAGE_SUFFIXES)}) nor a list of photos (.txt)"
+            )
         if is_image_file(out) and not out.is_dir():  # --out names the output file
             if suffix and FORMATS.get(out.suffix.lower()[1:]) != suffix:
                 raise UsageError(f"--format {fmt} contradicts --out {out}; drop one of them")
@@ -92,6 +104,27 @@ def _destinations(inp: Path, out: Path, fmt: str | None, compare: bool, recursiv
     return triples
 
 
+def _listed(inp: Path, out: Path, fmt: str | None, compare: bool, plan: Plan) -> list[Target]:
+    """Targets of the photos of a list (``--in list.txt``); lines that cannot be used become ``plan.conflicts``."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, but --in {inp} is a list of photos; give an output folder")
+    try:
+        listed = read_photo_list(inp)
+    except PhotoListError as exc:
+        raise UsageError(str(exc)) from None
+    suffix = FORMATS[fmt] if fmt else None
+    targets: list[Target] = []
+    for item in listed:
+        rel = Path(item.rel).with_suffix(suffix) if suffix else Path(item.rel)
+        if item.problem:
+            plan.conflicts.append((item.src, item.problem))
+        elif (out / rel).resolve() == item.src.resolve():
+            plan.conflicts.append((item.src, f"its output {out / rel} is the photo itself; choose another --out"))
+        else:
+            targets.append((item.src, out / rel, _compare_root(out) / rel if compare else None))
+    return targets
+
+
 def make_plan(
     inp: Path, out: Path, fmt: str | None = None, compare: bool = False, recursive: bool = True, overwrite: bool = False
 ) -> Plan:
@@ -105,7 +138,11 @@ def make_plan(
         raise UsageError(f"--in {inp} does not exist")
     plan = Plan()
     owner: dict[str, Path] = {}
-    for src, dst, cmp in _destinations(inp, out, fmt, compare, recursive):
+    if inp.is_file() and is_photo_list(inp):
+        targets = _listed(inp, out, fmt, compare, plan)
+    else:
+        targets = _destinations(inp, out, fmt, compare, recursive)
+    for src, dst, cmp in targets:
         key = os.path.normcase(str(dst.resolve())).casefold()
         if key in owner:
             plan.conflicts.append((src, f"its output {dst} is also the output of {owner[key]}; rename one of them"))
@@ -115,6 +152,31 @@ def make_plan(
         keep_cmp = cmp is None or (cmp.exists() and not overwrite)
         if keep_dst and keep_cmp:
             plan.skipped += 1
+            plan.kept.append((src, dst))
         else:
             plan.jobs.append(Job(src, None if keep_dst else dst, None if keep_cmp else cmp))
     return plan
+
+
+def attach_hints(jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, takes_hints: bool) -> list[Job]:
+    """The jobs with the points ``hints_file`` gives their photos (``infer --hints``), all checked first.
+
+    Keys of the file are paths relative to ``inp`` (its name when ``inp`` is one photo; for a list, each photo's
+    path under ``--out``); every photo of ``inp`` counts, even one whose output exists. Raises
+    :class:`~unet_resnet.inference.hints.HintError`.
+    """
+    from unet_resnet.inference.hints import HintError, load_hints_file
+
+    if not takes_hints:
+        raise HintError(
+            f"--hints {hints_file}: this model does not take colour hints (trained without model.hints); "
+            "drop --hints or use a hint model (docs/hints.md)"
+        )
+    if inp.is_file() and is_photo_list(inp):  # keys: the listed paths as placed under --out
+        photos = {item.rel.as_posix(): item.src for item in read_photo_list(inp) if not item.problem}
+    elif inp.is_file():
+        photos = {inp.name: inp}
+    else:
+        photos = {src.relative_to(inp).as_posix(): src for src in list_images(inp, recursive)}
+    points = load_hints_file(hints_file, photos)
+    return [replace(job, hints=tuple(points.get(job.src, ()))) for job in jobs]

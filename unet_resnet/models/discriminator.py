@@ -41,4 +41,5 @@ class PatchDiscriminator(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, L: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([L, colour], dim=1))
+        # A hint model's condition carries the hint map after L: the discriminator judges colour given L only.
+        return self.net(torch.cat([L[:, :1], colour], dim=1))

@@ -8,6 +8,11 @@ model never imports timm or torchvision (about two seconds of start-up).
 Encoder features (``features_only=True``): 64, 64, 128, 256, 512 channels at strides 2, 4, 8, 16, 32. Each decoder
 block upsamples to the exact size of its skip (so odd sizes work), concatenates, and applies two conv-BN-ReLU. The
 last block works at full resolution with the input L itself as its skip. The head bounds the output to ``[-1, 1]``.
+
+A hint model (``hints=True``) takes 3 more input channels after L (hint ab and mask,
+:mod:`unet_resnet.data.hints`): the stem has 4 input channels (with pretrained weights, the L kernels are timm's
+summed RGB kernels and the hint kernels start at zero, so it computes exactly what the 1-channel stem computes until
+training changes them), and the full-resolution decoder block sees the hints beside L.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ import torch.nn.functional as F
 from unet_resnet.models.resnet import CHANNELS, ResNet18Features
 
 log = logging.getLogger(__name__)
+
+HINT_CHANNELS = 3
+"""Extra input channels of a hint model: hint a, hint b, hint mask (the layout of :mod:`unet_resnet.data.hints`)."""
 
 ENCODER = "resnet18"
 # Grayscale statistics of the ImageNet normalisation: the stem's summed RGB kernels expect inputs of this scale.
@@ -98,6 +106,19 @@ def _check_weight_file(path: Path) -> torch.Tensor:
     return stem.float()
 
 
+def widen_stem(encoder: nn.Module, extra: int) -> None:
+    """Give the encoder's 1-channel stem ``extra`` more input channels with zero kernels (in place)."""
+    old = cast(nn.Conv2d, encoder.get_submodule("conv1"))
+    kernel, stride, padding = cast(Any, old.kernel_size), cast(Any, old.stride), cast(Any, old.padding)
+    new = nn.Conv2d(old.in_channels + extra, old.out_channels, kernel, stride, padding, bias=old.bias is not None)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight[:, : old.in_channels] = old.weight
+        if old.bias is not None and new.bias is not None:
+            new.bias.copy_(old.bias)
+    encoder.conv1 = new
+
+
 def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -118,6 +139,9 @@ class DecoderBlock(nn.Module):
 class UNetGenerator(nn.Module):
     """``L (B, 1, H, W)`` in ``[0, 1]`` -> ``(B, out_channels, H, W)`` in ``[-1, 1]`` for any ``H, W >= 2``.
 
+    A hint model takes ``(B, 4, H, W)``: L, then the hint map; given L alone, it colorizes without hints (the hint
+    channels are zero).
+
     ``out_channels`` is 2 (ab) for colorization, 3 (L, a, b with L mapped to ``[-1, 1]`` as ``2 L - 1``) for
     restoration, where the L channel is the input plus a learned correction.
 
@@ -131,13 +155,26 @@ class UNetGenerator(nn.Module):
         decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
         out_channels: int = 2,
         encoder: nn.Module | None = None,
+        hints: bool = False,
     ) -> None:
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths, got {list(decoder_channels)}")
-        self.encoder = build_encoder(encoder_weights) if encoder is None else encoder
+        self.hints = hints
+        self.in_channels = 1 + (HINT_CHANNELS if hints else 0)
+        if encoder is None:
+            encoder = build_encoder(encoder_weights)
+            if hints:
+                widen_stem(encoder, HINT_CHANNELS)
+        self.encoder = encoder
+        stem = cast(nn.Conv2d, self.encoder.get_submodule("conv1"))
+        if stem.in_channels != self.in_channels:
+            raise ValueError(
+                f"the encoder takes {stem.in_channels} input channels; this generator needs {self.in_channels}"
+            )
         enc = list(CHANNELS)  # [64, 64, 128, 256, 512], timm's feature_info.channels() for resnet18
-        skips = [*enc[-2::-1], 1]  # stride 16, 8, 4, 2 features, then the input L at full resolution
+        # stride 16, 8, 4, 2 features, then the input itself (L, and the hints) at full resolution
+        skips = [*enc[-2::-1], self.in_channels]
         ins = [enc[-1], *decoder_channels[:-1]]
         self.blocks = nn.ModuleList(
             DecoderBlock(i, s, o) for i, s, o in zip(ins, skips, decoder_channels, strict=False)
@@ -159,16 +196,21 @@ class UNetGenerator(nn.Module):
         # A small head starts predictions near 0 (gray), the L1-optimal guess before any training.
         nn.init.normal_(self.head.weight, std=1e-3)
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        if L.dim() != 4 or L.shape[1] != 1:
-            raise ValueError(f"the generator expects L of shape (B, 1, H, W), got {tuple(L.shape)}")
-        if min(L.shape[-2:]) < 2:
-            raise ValueError(f"the generator needs H and W of at least 2, got {tuple(L.shape[-2:])}")
-        feats = self.encoder((L - INPUT_MEAN) / INPUT_STD)
-        x = feats[-1]
-        for block, skip in zip(self.blocks, [*feats[-2::-1], L], strict=False):
-            x = block(x, skip)
-        y = self.head(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] not in (1, self.in_channels):
+            expected = "(B, 1, H, W) L, or (B, 4, H, W) L and hints" if self.hints else "(B, 1, H, W) L"
+            hint = "" if self.hints or x.dim() != 4 else " (this model does not take hints)"
+            raise ValueError(f"the generator expects {expected}, got {tuple(x.shape)}{hint}")
+        if min(x.shape[-2:]) < 2:
+            raise ValueError(f"the generator needs H and W of at least 2, got {tuple(x.shape[-2:])}")
+        if x.shape[1] < self.in_channels:  # a hint model without hints: colorize automatically
+            x = torch.cat([x, x.new_zeros(x.shape[0], self.in_channels - 1, *x.shape[-2:])], dim=1)
+        L = x[:, :1]
+        feats = self.encoder(torch.cat([(L - INPUT_MEAN) / INPUT_STD, x[:, 1:]], dim=1))
+        h = feats[-1]
+        for block, skip in zip(self.blocks, [*feats[-2::-1], x], strict=False):
+            h = block(h, skip)
+        y = self.head(h)
         if self.out_channels == 3:
             # Restoration: L is predicted as a correction of the input, so an untrained model starts as the identity
             # and learns only to remove the damage.
@@ -176,13 +218,14 @@ class UNetGenerator(nn.Module):
         return torch.tanh(y)
 
 
-def model_spec(decoder_channels: Sequence[int], out_channels: int, size: int) -> dict[str, Any]:
-    """What a checkpoint needs to rebuild the generator (plain types only)."""
+def model_spec(decoder_channels: Sequence[int], out_channels: int, size: int, hints: bool = False) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the generator (plain types only); ``hints``: it takes colour hints."""
     return {
         "arch": "unet_resnet18",
         "decoder_channels": [int(c) for c in decoder_channels],
         "out_channels": int(out_channels),
         "size": int(size),
+        "hints": bool(hints),
     }
 
 
@@ -193,4 +236,6 @@ def generator_from_spec(spec: dict[str, Any]) -> UNetGenerator:
     """
     if spec.get("arch") != "unet_resnet18":
         raise ValueError(f"unknown generator architecture {spec.get('arch')!r} (expected 'unet_resnet18')")
-    return UNetGenerator("none", spec["decoder_channels"], spec["out_channels"], encoder=ResNet18Features(in_chans=1))
+    hints = bool(spec.get("hints", False))
+    encoder = ResNet18Features(in_chans=1 + (HINT_CHANNELS if hints else 0))
+    return UNetGenerator("none", spec["decoder_channels"], spec["out_channels"], encoder=encoder, hints=hints)

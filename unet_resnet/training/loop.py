@@ -23,6 +23,7 @@ from unet_resnet.config import Config
 from unet_resnet.data.dataset import KeyedSampler
 from unet_resnet.runtime.distributed import barrier
 from unet_resnet.training.progress import STAGES, NonFiniteLoss, StopFlags
+from unet_resnet.training.schedule import apply_schedule, stage_progress
 from unet_resnet.training.state import Run
 from unet_resnet.training.steps import gan_step, pretrain_step
 from unet_resnet.training.validation import sample_grid, validate, write_sample_grid
@@ -86,6 +87,9 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
     if cfg.train.max_steps_per_epoch > 0:
         steps = min(steps, max(0, cfg.train.max_steps_per_epoch - prog.samples_done // per_step))
     budget = stage_budget_s(cfg, run.stages, stage)
+    full_epoch = len(loader) * cfg.data.batch_size // per_step  # the learning-rate schedule counts whole epochs
+    if cfg.train.max_steps_per_epoch > 0:
+        full_epoch = min(full_epoch, cfg.train.max_steps_per_epoch)
     bar = tqdm(
         total=steps,
         desc=f"{stage} {epoch + 1}/{epochs_of(cfg, stage)}",
@@ -98,6 +102,10 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
     for i, batches in enumerate(micro_batches(loader, accum, info.device, cfg.train.channels_last)):
         if i >= steps:
             break
+        done = prog.epoch * full_epoch + prog.samples_done // per_step
+        elapsed = prog.elapsed[stage] + (time.perf_counter() - started)
+        t = stage_progress(done, epochs_of(cfg, stage) * full_epoch, elapsed, budget)
+        apply_schedule(run.opt_G.opt, run.opt_D.opt, cfg.train, t)
         values = one_step(run, stage, batches)
         prog.step += 1
         prog.samples_done += per_step
@@ -142,14 +150,20 @@ def end_of_epoch(run: Run, stage: str, epoch: int, started: float) -> dict[str, 
     metrics: dict[str, Any] = {"stage": stage, "epoch": epoch + 1, "step": run.progress.step}
     if len(run.val_set):
         metrics |= validate(
-            run.G, run.val_set, info.device, run.autocast, info.rank, info.world_size, batch_size=cfg.data.batch_size
+            run.user_G(),
+            run.val_set,
+            info.device,
+            run.autocast,
+            info.rank,
+            info.world_size,
+            batch_size=cfg.data.batch_size,
         )
     metrics["elapsed_s"] = round(sum(run.progress.elapsed.values()) + time.perf_counter() - started, 1)
     if info.is_main:
         with open(run.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(metrics) + "\n")
         if cfg.log.samples and len(run.val_set):
-            grid = sample_grid(run.G, run.val_set, cfg.log.samples, info.device, run.autocast)
+            grid = sample_grid(run.user_G(), run.val_set, cfg.log.samples, info.device, run.autocast)
             write_sample_grid(run.run_dir / "samples" / f"{stage}_epoch{epoch + 1:03d}.png", grid)
         if run.writer is not None:
             for k, v in metrics.items():
@@ -164,7 +178,7 @@ def one_step(run: Run, stage: str, batches: list[tuple[torch.Tensor, torch.Tenso
     """One optimizer step of ``stage`` on ``accum_steps`` micro-batches; returns its losses as floats."""
     cfg = run.cfg
     if stage == "pretrain":
-        stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast, run.l1_weights)
+        stats = pretrain_step(run.nets.G, run.opt_G, batches, run.autocast, run.l1_weights, run.rec_loss)
     else:
         stats = gan_step(
             run.nets,
@@ -176,7 +190,10 @@ def one_step(run: Run, stage: str, batches: list[tuple[torch.Tensor, torch.Tenso
             cfg.train.gan_loss,
             1.0 - cfg.train.label_smoothing,
             run.l1_weights,
+            run.rec_loss,
         )
+    if run.ema is not None:
+        run.ema.update(run.G)
     return {k: float(v) for k, v in stats.items()}
 
 

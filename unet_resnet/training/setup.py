@@ -23,6 +23,8 @@ from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
 from unet_resnet.runtime.distributed import DistInfo, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
+from unet_resnet.training.ema import GeneratorEMA
+from unet_resnet.training.losses import reconstruction_loss
 from unet_resnet.training.progress import STAGES, Progress
 from unet_resnet.training.state import Run, load_training_checkpoint
 from unet_resnet.training.steps import Nets, Optim
@@ -43,7 +45,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     state = load_training_checkpoint(resume) if resume else None
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
     G, D = build_models(cfg, info, from_checkpoint=state is not None)
-    spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size)  # type: ignore[arg-type]
+    spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size, cfg.model.hints)  # type: ignore[arg-type]
     dtype = resolve_precision(cfg.train.precision, info.device)
     nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
     train_set, val_set = build_data(cfg, info)
@@ -53,10 +55,15 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run = Run(
         cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
     )
+    if cfg.train.ema_decay > 0:
+        run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if state is not None:
         run.load_state(state)
     if cfg.restore.enabled:
         run.l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
+    t = cfg.train
+    if t.rec_loss != "l1" or t.rebalance > 0:
+        run.rec_loss = reconstruction_loss(t.rec_loss, t.huber_delta, t.rebalance, run.l1_weights)
     if info.is_main:
         dump_config(cfg, run_dir / "config.yaml")
         log_run(run)
@@ -148,8 +155,9 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
         )
     val_resize = "center_crop" if d.resize == "random_crop" else d.resize
     damage = cfg.restore.damage_config() if cfg.restore.enabled else None
+    hints = cfg.hints if cfg.model.hints else None  # validation scores automatic colorization (no hints)
     return (
-        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage),
+        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage, hints=hints),
         LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
     )
 
@@ -169,7 +177,7 @@ def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn
     """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU."""
     out_channels = 3 if cfg.restore.enabled else 2
     weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
-    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels)
+    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
     if cfg.train.init_generator and not from_checkpoint:
         load_generator_weights(G, cfg.train.init_generator)
         if info.is_main:
@@ -203,8 +211,8 @@ def build_step_state(
     nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
     betas = (cfg.train.beta1, cfg.train.beta2)
 
-    def optim(model: nn.Module) -> Optim:
-        adam = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, betas=betas)
+    def optim(model: nn.Module, lr: float) -> Optim:
+        adam = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
         return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
 
-    return nets, optim(G), optim(D)
+    return nets, optim(G, cfg.train.lr), optim(D, cfg.train.lr * cfg.train.lr_d_scale)

@@ -2,7 +2,8 @@
 
 A training checkpoint is a plain dict (``torch.load(..., weights_only=True)`` opens it): both bare networks, both
 optimizers and gradient scalers, the :class:`~unet_resnet.training.progress.Progress`, the RNG states, the resolved
-config and the generator's spec. Only rank 0 writes.
+config and the generator's spec. With an EMA (``train.ema_decay``), ``generator`` holds the EMA (what export and
+inference load) and ``generator_train`` the training weights (what resume loads). Only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from unet_resnet.models import checkpoint as ckpt_io
 from unet_resnet.models.checkpoint import CheckpointError
 from unet_resnet.runtime.distributed import DistInfo
 from unet_resnet.runtime.precision import AutocastFactory
+from unet_resnet.training import ema as ema_io
+from unet_resnet.training.ema import GeneratorEMA
+from unet_resnet.training.losses import RecLoss
 from unet_resnet.training.progress import STAGES, Progress
 from unet_resnet.training.steps import Nets, Optim
 
@@ -44,12 +48,18 @@ class Run:
     stages: list[str]
     writer: Any = None
     l1_weights: torch.Tensor | None = None
+    ema: GeneratorEMA | None = None  # the weights users get (training.ema), when train.ema_decay > 0
+    rec_loss: RecLoss | None = None  # None: the original L1
+
+    def user_G(self) -> nn.Module:
+        """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
+        return self.ema.module if self.ema is not None else self.G
 
     def checkpoint(self) -> dict[str, Any]:
         return {
             "format_version": ckpt_io.FORMAT_VERSION,
             "kind": "training",
-            "generator": ckpt_io.state_dict_of(self.G),
+            **ema_io.checkpoint_entries(ckpt_io.state_dict_of(self.G), self.ema),
             "discriminator": ckpt_io.state_dict_of(self.D),
             "opt_G": self.opt_G.opt.state_dict(),
             "opt_D": self.opt_D.opt.state_dict(),
@@ -77,7 +87,7 @@ class Run:
         When the checkpoint stopped in a stage this run was not asked for (``--stage pretrain`` resumed after the
         GAN stage began, say), the run goes on from that stage.
         """
-        self.G.load_state_dict(state["generator"])
+        ema_io.restore(self.G, self.ema, state)  # the training weights, and the EMA if one is kept
         self.D.load_state_dict(state["discriminator"])
         self.opt_G.opt.load_state_dict(state["opt_G"])
         self.opt_D.opt.load_state_dict(state["opt_D"])

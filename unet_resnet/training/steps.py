@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unet_resnet.runtime.precision import AutocastFactory
+from unet_resnet.training.losses import RecLoss
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 """``(condition (B, 1, H, W) in [0, 1], target (B, C, H, W) in [-1, 1])``."""
@@ -93,15 +94,17 @@ def pretrain_step(
     batches: Sequence[Batch],
     autocast: AutocastFactory = no_autocast,
     l1_weights: torch.Tensor | None = None,
+    rec_loss: RecLoss | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The generator alone: L1 to the target, averaged over micro-batches."""
+    """The generator alone: L1 (or ``rec_loss``, see :mod:`.losses`) to the target, averaged over micro-batches."""
     opt_G.opt.zero_grad(set_to_none=True)
     n = len(batches)
     total = torch.zeros(())
     for i, (cond, target) in enumerate(batches):
         with _sync(G, i == n - 1):
             with autocast():
-                loss = weighted_l1(G(cond), target, l1_weights)
+                pred = G(cond)
+                loss = rec_loss(pred, target) if rec_loss else weighted_l1(pred, target, l1_weights)
             opt_G.scaler.scale(loss / n).backward()
         total = total + loss.detach().cpu()
     opt_G.step()
@@ -118,8 +121,12 @@ def gan_step(
     gan_loss: str = "bce",
     real_label: float = 1.0,
     l1_weights: torch.Tensor | None = None,
+    rec_loss: RecLoss | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One discriminator update, then one generator update with the discriminator frozen."""
+    """One discriminator update, then one generator update with the discriminator frozen.
+
+    ``rec_loss`` replaces the L1 term (weighted by ``lambda_l1``; reported as ``l1``) when given.
+    """
     n = len(batches)
     reuse = n == 1  # with accumulation, fakes are recomputed in the G half instead of kept in memory
     stats = {k: torch.zeros(()) for k in ("loss_D", "loss_G", "adv", "l1", "D_real", "D_fake")}
@@ -160,7 +167,7 @@ def gan_step(
                 with autocast():
                     fake = kept if kept is not None else nets.G(cond)
                     adv = adversarial_loss(nets.D_frozen(cond, fake), True, gan_loss)
-                    l1 = weighted_l1(fake, target, l1_weights)
+                    l1 = rec_loss(fake, target) if rec_loss else weighted_l1(fake, target, l1_weights)
                     loss_G = adv + lambda_l1 * l1
                 opt_G.scaler.scale(loss_G / n).backward()
             stats["loss_G"] += loss_G.detach().cpu() / n

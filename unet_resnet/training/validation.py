@@ -27,10 +27,11 @@ def predict(G: nn.Module, cond: torch.Tensor, autocast: AutocastFactory) -> torc
 
 def as_lab(cond: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(L in [0, 1], ab in [-1, 1])`` from a network output or target: ``(B, 2, H, W)`` ab with the input L, or
-    ``(B, 3, H, W)`` restoration output whose first channel is ``2 L - 1``."""
+    ``(B, 3, H, W)`` restoration output whose first channel is ``2 L - 1``. A hint model's condition carries its
+    hint map after L."""
     if colour.shape[1] == 3:
         return (colour[:, :1] + 1.0) * 0.5, colour[:, 1:]
-    return cond, colour
+    return cond[:, :1], colour
 
 
 def validate(
@@ -63,7 +64,7 @@ def validate(
         restoring = target.shape[1] == 3
         sums[0] += (ab_pred - ab_true).abs().mean(dim=(1, 2, 3)).sum().item() * AB_SCALE
         sums[4] += (L_pred - L_true).abs().mean(dim=(1, 2, 3)).sum().item() * L_SCALE
-        sums[5] += (cond - L_true).abs().mean(dim=(1, 2, 3)).sum().item() * L_SCALE
+        sums[5] += (cond[:, :1] - L_true).abs().mean(dim=(1, 2, 3)).sum().item() * L_SCALE
         for i in range(cond.shape[0]):
             rgb_pred = tensors_to_rgb(L_pred[i].cpu(), ab_pred[i].cpu())
             rgb_true = tensors_to_rgb(L_true[i].cpu(), ab_true[i].cpu())
@@ -100,7 +101,7 @@ def sample_grid(
         cond = cond[None].to(device)
         L_pred, ab_pred = as_lab(cond, predict(G, cond, autocast))
         L_true, ab_true = as_lab(cond, target[None].to(device))
-        gray = tensors_to_rgb(cond[0].cpu(), torch.zeros_like(ab_true[0]).cpu())
+        gray = tensors_to_rgb(cond[0, :1].cpu(), torch.zeros_like(ab_true[0]).cpu())
         pred = tensors_to_rgb(L_pred[0].cpu(), ab_pred[0].cpu())
         rows.append(np.concatenate([gray, pred, tensors_to_rgb(L_true[0].cpu(), ab_true[0].cpu())], axis=1))
     G.train(was_training)
