@@ -1,4 +1,4 @@
-"""``unet-resnet infer`` / ``python infer.py --in DIR --out DIR``: colorize a photo or every photo of a folder.
+"""``unet-resnet infer`` / ``python infer.py --in DIR --out DIR``: colorize a photo or film, or those of a folder.
 
 Everything that can be checked is checked before any work starts (paths, checkpoint, options). Outputs keep each
 input's size, name, sub-folder, bit depth and alpha; existing ones are kept unless ``--overwrite``. ``--help`` and
@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from unet_resnet.cli.films import FilmSummary, run_films
+from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.inference.plan import FORMATS
 
 if TYPE_CHECKING:
@@ -40,7 +42,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "sub-folder, bit depth and alpha; L comes from the full-resolution input, ab from the model at --size. "
         "See docs/inference.md.",
     )
-    p.add_argument("--in", dest="inp", required=True, help="a folder of photos, one photo, or a list (.txt)")
+    p.add_argument(
+        "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
+    )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
     p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
@@ -74,6 +78,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
     p.add_argument("--manifest", help="append one row per input to this .csv or .jsonl file (docs/inference.md)")
+    add_film_arguments(p)
     return p.parse_args(argv)
 
 
@@ -87,10 +92,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from tqdm import tqdm
 
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.film import plan_films
     from unet_resnet.inference.manifest import manifest_format
     from unet_resnet.inference.pipeline import Job, Options, Written
-    from unet_resnet.inference.plan import UsageError, attach_hints, make_plan
+    from unet_resnet.inference.plan import Plan, UsageError, attach_hints, make_plan
     from unet_resnet.inference.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
+    from unet_resnet.inference.video import is_video_file
     from unet_resnet.models.checkpoint import CheckpointError
     from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
 
@@ -101,7 +108,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             manifest_format(args.manifest)
         info = init_distributed(args.device, GROUP_TIMEOUT_MIN)  # one process (rank 0 of 1) without torchrun
         tag = f"rank {info.rank}: " if info.distributed else ""
-        plan = make_plan(Path(args.inp), Path(args.out), args.format, args.compare, args.recursive, args.overwrite)
+        inp, out = Path(args.inp), Path(args.out)
+        films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
+        film_file = inp.is_file() and is_video_file(inp)
+        plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
         if not args.ckpt and info.is_main:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
@@ -125,19 +135,29 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     options = Options(args.batch_size, args.workers or default_workers(), args.jpeg_quality)
     summary = run_share(share, model, options, info, args.manifest, done, fail)
     bar.close()
+    reels = FilmSummary()
+    if films.jobs and info.is_main and not summary.interrupted:
+        reels = run_films(model, films, args)
+    if info.is_main:
+        summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
+        summary.skipped += films.skipped
+        summary.interrupted |= reels.interrupted
     if summary.interrupted:
         print(f"interrupted: {tag}{summary.done} colorized so far; run again to resume (done photos are skipped)")
         return 130
     if info.is_main:
-        _print_summary(summary, info.world_size, args.out, args.manifest)
+        _print_summary(summary, info.world_size, args.out, args.manifest, reels)
     barrier()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     cleanup()
     return 1 if summary.failed else 0
 
 
-def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None) -> None:
-    seconds = summary.seconds
-    rate = f", {summary.done / seconds:.2f} photos/s" if summary.done and seconds > 0 else ""
+def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary) -> None:
+    seconds = summary.seconds + reels.seconds
+    what = "files" if reels.done or reels.failed else "photos"
+    rate = f", {summary.done / seconds:.2f} {what}/s" if summary.done and seconds > 0 else ""
+    if reels.frames and reels.seconds > 0:
+        rate += f" ({reels.frames} film frames at {reels.frames / reels.seconds:.1f} frames/s)"
     over = f" over {processes} processes" if processes > 1 else ""
     print(
         f"{summary.done} colorized, {summary.skipped} skipped (output exists; --overwrite replaces), "
@@ -145,4 +165,4 @@ def _print_summary(summary: Summary, processes: int, out: str, manifest: str | N
     )
     if summary.failed:
         where = f" and in {manifest}" if manifest else ""
-        print(f"{summary.failed} photo(s) failed; the reasons are above{where}", file=sys.stderr)
+        print(f"{summary.failed} {what[:-1]}(s) failed; the reasons are above{where}", file=sys.stderr)
