@@ -150,3 +150,28 @@ def rgb_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """The tiny models are fastest on one thread; two spin badly when the CPU is shared with other work.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
+    from unet_resnet.inference.export import export_pt
+    from unet_resnet.models.generator import UNetGenerator, model_spec
+
+    torch.manual_seed(1)
+    G = UNetGenerator("none", TINY_DECODER, 2)
+    with torch.no_grad():
+        G.head.weight.mul_(30.0)  # mean |ab| about 15 Lab units, like a trained model
+    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
+    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
+    return path

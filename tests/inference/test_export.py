@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,14 +16,7 @@ from unet_resnet.cli.export import main
 from unet_resnet.inference.export import max_onnx_difference
 from unet_resnet.models.checkpoint import SPEC_KEY, load_generator
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """The tiny model is fastest on one thread; two spin badly when the CPU is shared with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def export(tmp_path: Path, ckpt: Path, name: str, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -18,13 +17,7 @@ from unet_resnet.data.imageio import read_photo
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.hints import HintError, HintPoint, color_ab, hint_map, load_hints_file, parse_points
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

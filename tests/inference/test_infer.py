@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_DECODER, rgb_image
+from conftest import rgb_image
 from image_factory import write_nasty_folder
 
 from unet_resnet.cli.infer import main
@@ -22,29 +21,7 @@ from unet_resnet.inference.colorizer import Colorizer, render
 from unet_resnet.inference.pipeline import Options, Pipeline
 from unet_resnet.inference.plan import make_plan
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """The tiny model is fastest on one thread; two spin badly when the CPU is shared with other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(1)
-    G = UNetGenerator("none", TINY_DECODER, 2)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)  # mean |ab| about 15 Lab units, like a trained model
-    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
-    return path
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
-from conftest import TINY_DECODER
 
 from unet_resnet.evaluation.clips import camera_clip, film_of, warp_error
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.film import colorize_frames
 from unet_resnet.inference.temporal import TemporalSmoother, consistent
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Colorizer:
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(1)
-    G = UNetGenerator("none", TINY_DECODER, 2)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)
-    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
-    return Colorizer.load(path, "cpu")
+def model(vivid_ckpt: Path) -> Colorizer:
+    return Colorizer.load(vivid_ckpt, "cpu")
 
 
 def photo(sample_paths: list[Path], i: int, size: tuple[int, int] = (192, 144)) -> np.ndarray:

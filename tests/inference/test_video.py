@@ -9,8 +9,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-import torch
-from conftest import TINY_DECODER, rgb_image
+from conftest import rgb_image
 from video_files import inspect, pan_frames, write_video
 
 from unet_resnet.data.color import rgb_to_lab
@@ -20,28 +19,12 @@ from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_vi
 from unet_resnet.inference.transcode import transcode
 from unet_resnet.inference.video import VideoError, probe
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Colorizer:
-    """A tiny random generator with a scaled-up head, so that its colours are clearly visible."""
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(1)
-    G = UNetGenerator("none", TINY_DECODER, 2)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)
-    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
-    return Colorizer.load(path, "cpu")
+def model(vivid_ckpt: Path) -> Colorizer:
+    return Colorizer.load(vivid_ckpt, "cpu")
 
 
 def gray_clip(n: int = 12, size: tuple[int, int] = (64, 48), seed: int = 3) -> list[np.ndarray]:
