@@ -133,16 +133,28 @@ def overfit_config(tiny_config: Callable[..., Path], tmp_path: Path, sample_path
     return lambda **overrides: tiny_config(**(base | overrides))
 
 
-@pytest.fixture(scope="session")
-def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An exported-generator checkpoint of a small random generator (render size 64)."""
+def write_tiny_generator(
+    path: Path, *, seed: int, hints: bool = False, out_channels: int = 2, head_scale: float = 1.0
+) -> Path:
+    """Export a tiny random generator (render size 64) to ``path``. ``head_scale`` > 1 makes its colours clearly
+    visible (a random head starts near gray)."""
     from unet_resnet.inference.export import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny_G.pt"
-    export_pt(UNetGenerator("none", TINY_DECODER, 2), model_spec(TINY_DECODER, 2, 64), path)
+    torch.manual_seed(seed)
+    G = UNetGenerator("none", TINY_DECODER, out_channels, hints=hints)
+    if head_scale != 1.0:
+        with torch.no_grad():
+            G.head.weight.mul_(head_scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export_pt(G, model_spec(TINY_DECODER, out_channels, 64, hints=hints), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_generator_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An exported-generator checkpoint of a small random generator (render size 64)."""
+    return write_tiny_generator(tmp_path_factory.mktemp("ckpt") / "tiny_G.pt", seed=0)
 
 
 def rgb_image(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -165,13 +177,5 @@ def one_torch_thread() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(1)
-    G = UNetGenerator("none", TINY_DECODER, 2)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)  # mean |ab| about 15 Lab units, like a trained model
-    path = tmp_path_factory.mktemp("vivid") / "vivid_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64), path)
-    return path
+    # mean |ab| about 15 Lab units, like a trained model
+    return write_tiny_generator(tmp_path_factory.mktemp("vivid") / "vivid_G.pt", seed=1, head_scale=30.0)

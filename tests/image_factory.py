@@ -4,12 +4,14 @@ alpha, CMYK, palette, gray, tiny, hidden files and broken files. Shared by the i
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from conftest import rgb_image
 
 
@@ -95,3 +97,18 @@ def write_nasty_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str
     (root / "truncated.jpg").write_bytes(enc.tobytes()[: len(enc) // 2])
     (root / "notes.png").write_text("this is not a picture\n")
     return good, ["empty.jpg", "truncated.jpg", "notes.png"]
+
+
+def make_unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take read permission from ``path``; as root (who reads anything) make numpy's file reads of it fail the way
+    they fail for everyone else."""
+    path.chmod(0)
+    if os.access(path, os.R_OK):
+        real = np.fromfile
+
+        def denied(name: str, *args: object, **kwargs: object) -> np.ndarray:
+            if Path(name) == path:
+                raise PermissionError(13, "Permission denied", name)
+            return real(name, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(np, "fromfile", denied)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import rgb_image
-from image_factory import asymmetric_bgr, exif_segment, jpeg_with_orientation, png_with_orientation, write_nasty_folder
+from image_factory import make_unreadable, asymmetric_bgr, exif_segment, jpeg_with_orientation, png_with_orientation, write_nasty_folder
 
 from unet_resnet.data import imageio
 from unet_resnet.data.imageio import (
@@ -103,16 +103,7 @@ def test_missing_directory_and_permission_errors(tmp_path: Path, monkeypatch: py
         read_photo(tmp_path)
     locked = tmp_path / "locked.png"
     cv2.imwrite(str(locked), asymmetric_bgr())
-    locked.chmod(0)
-    if os.access(locked, os.R_OK):  # root reads anything: simulate what everyone else gets
-        real = np.fromfile
-
-        def denied(path: str, *args: object, **kwargs: object) -> np.ndarray:
-            if Path(path) == locked:
-                raise PermissionError(13, "Permission denied", path)
-            return real(path, *args, **kwargs)  # type: ignore[call-overload]
-
-        monkeypatch.setattr(imageio.np, "fromfile", denied)
+    make_unreadable(locked, monkeypatch)
     with pytest.raises(ImageReadError, match="permission denied"):
         read_photo(locked)
 

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
-from conftest import TINY_DECODER, rgb_image
+from conftest import rgb_image, write_tiny_generator
 
 from unet_resnet.cli.evaluate import main
 from unet_resnet.data.hints import Patch
@@ -18,13 +17,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def hint_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(5)
     path = tmp_path_factory.mktemp("hint") / "hint_G.pt"
-    export_pt(UNetGenerator("none", TINY_DECODER, 2, hints=True), model_spec(TINY_DECODER, 2, 64, hints=True), path)
-    return path
+    return write_tiny_generator(path, seed=5, hints=True)
 
 
 def test_counts_parse() -> None:

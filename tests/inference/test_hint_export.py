@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from conftest import TINY_DECODER, rgb_image
+from conftest import rgb_image, write_tiny_generator
 
 from unet_resnet.cli.export import main
 from unet_resnet.inference.colorizer import Colorizer
@@ -21,16 +20,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def hint_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(4)
-    G = UNetGenerator("none", TINY_DECODER, 2, hints=True)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)
     path = tmp_path_factory.mktemp("hint") / "hint_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64, hints=True), path)
-    return path
+    return write_tiny_generator(path, seed=4, hints=True, head_scale=30.0)
 
 
 def test_onnx_of_a_hint_model(tmp_path: Path, hint_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:

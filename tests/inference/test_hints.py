@@ -9,8 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
-from conftest import TINY_DECODER, rgb_image
+from conftest import rgb_image, write_tiny_generator
 
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.imageio import read_photo
@@ -23,16 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def hint_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random hint generator whose full-resolution block reacts strongly to the hints."""
-    from unet_resnet.inference.export import export_pt
-    from unet_resnet.models.generator import UNetGenerator, model_spec
-
-    torch.manual_seed(2)
-    G = UNetGenerator("none", TINY_DECODER, 2, hints=True)
-    with torch.no_grad():
-        G.head.weight.mul_(30.0)
     path = tmp_path_factory.mktemp("hint") / "hint_G.pt"
-    export_pt(G, model_spec(TINY_DECODER, 2, 64, hints=True), path)
-    return path
+    return write_tiny_generator(path, seed=2, hints=True, head_scale=30.0)
 
 
 # ------------------------------------------------------------------------------------------------------ parsing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -10,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import rgb_image
-from image_factory import write_nasty_folder
+from image_factory import make_unreadable, write_nasty_folder
 
 from unet_resnet.cli.infer import main
-from unet_resnet.data import imageio
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
 from unet_resnet.data.imageio import pixels_to_rgb, read_photo
 from unet_resnet.inference import colorizer as colorize
@@ -79,16 +77,7 @@ def test_unreadable_file_is_reported(
     cv2.imwrite(str(src / "ok.png"), rgb_image(20, 20))
     locked = src / "locked.png"
     cv2.imwrite(str(locked), rgb_image(20, 20))
-    locked.chmod(0)
-    if os.access(locked, os.R_OK):  # root reads anything: simulate what everyone else gets
-        real = np.fromfile
-
-        def denied(path: str, *args: object, **kwargs: object) -> np.ndarray:
-            if Path(path) == locked:
-                raise PermissionError(13, "Permission denied", path)
-            return real(path, *args, **kwargs)  # type: ignore[call-overload]
-
-        monkeypatch.setattr(imageio.np, "fromfile", denied)
+    make_unreadable(locked, monkeypatch)
     code, stdout, stderr = run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", tiny_generator_ckpt)
     assert code == 1 and "1 colorized, 0 skipped" in stdout and "1 failed" in stdout
     assert f"failed: {locked}: permission denied" in stderr
