@@ -28,7 +28,8 @@ from unet_resnet.inference.colorizer import Colorizer
 
 @pytest.fixture
 def service(tiny_generator_ckpt: Path) -> ColorService:
-    return ColorService(Colorizer.load(tiny_generator_ckpt, "cpu"), tiny_generator_ckpt.name)
+    """A model trained without hints, with hint spreading off: the app's hint mode is off."""
+    return ColorService(Colorizer.load(tiny_generator_ckpt, "cpu", hint_spread=0), tiny_generator_ckpt.name)
 
 
 @pytest.fixture

@@ -26,9 +26,11 @@ from apptools import (  # noqa: F401 (fixtures)
 from conftest import rgb_image
 from fastapi.testclient import TestClient
 
+from unet_resnet.app.server import create_app
 from unet_resnet.app.service import ColorService, Limits, PhotoStore
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.imageio import Photo, read_photo
+from unet_resnet.inference.colorizer import Colorizer
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -104,8 +106,22 @@ def test_format_and_quality(client: TestClient) -> None:
 def test_info(client: TestClient, service: ColorService) -> None:
     info = client.get("/api/info").json()
     assert info["size"] == 64 and info["takes_hints"] is False and info["restores"] is False
-    assert "without colour hints" in info["hints_off_reason"]
+    assert "without colour hints" in info["hints_off_reason"] and "--hint-spread" in info["hints_off_reason"]
     assert info["max_upload_bytes"] == 50_000_000 and info["max_pixels"] == 100_000_000
+
+
+def test_hints_spread_over_a_plain_model(tiny_generator_ckpt: Path) -> None:
+    """With hint spreading (the default), a model trained without hints takes them: hint mode on, colour followed."""
+    service = ColorService(Colorizer.load(tiny_generator_ckpt, "cpu"), tiny_generator_ckpt.name)
+    with TestClient(create_app(service, Limits(10**7, 10**7))) as client:
+        info = client.get("/api/info").json()
+        assert info["takes_hints"] is True and info["hints_off_reason"] is None
+        image = {"image": ("a.png", encode(np.full((40, 50, 3), 128, np.uint8)))}
+        hints = '[{"x": 25, "y": 20, "color": "#3060c0", "size": 5}]'
+        auto = decode(client.post("/api/colorize", files=image, data={"format": "png"}).content)
+        hinted = decode(client.post("/api/colorize", files=image, data={"format": "png", "hints": hints}).content)
+    blue = np.array([192, 96, 48])  # #3060c0 as BGR
+    assert np.abs(hinted[20, 25].astype(int) - blue).sum() < np.abs(auto[20, 25].astype(int) - blue).sum() - 60
 
 
 BAD = [

@@ -132,8 +132,8 @@ def test_colorizer_with_and_without_hints(hint_ckpt: Path, tiny_generator_ckpt: 
     assert not np.array_equal(hinted, auto)
     with pytest.raises(HintError, match="photo 0: point 0: x=60 is outside"):
         model.colorize([photo], hints=[[HintPoint(60, 20, "#ff0000")]])
-    plain = Colorizer.load(tiny_generator_ckpt, "cpu")
-    assert not plain.takes_hints
+    plain = Colorizer.load(tiny_generator_ckpt, "cpu", hint_spread=0)
+    assert not plain.takes_hints and not plain.follows_hints
     with pytest.raises(HintError, match="does not take colour hints"):
         plain.colorize([photo], hints=[[HintPoint(3, 3, "#ff0000")]])
     bgr = (photo[..., ::-1] * 255).round().astype(np.uint8)
@@ -153,7 +153,7 @@ def test_infer_with_hints_end_to_end(tmp_path: Path, hint_ckpt: Path, capsys: py
     write_photos(tmp_path / "in")
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps({"beach/dress.png": [{"x": 40, "y": 10, "color": "#2a5db0", "size": 7}]}))
-    common = ["--in", str(tmp_path / "in"), "--ckpt", str(hint_ckpt), "--device", "cpu", "--quiet"]
+    common = ["--in", str(tmp_path / "in"), "--ckpt", str(hint_ckpt), "--device", "cpu", "--quiet", "--hint-spread", "0"]
     assert infer_main([*common, "--out", str(tmp_path / "auto")]) == 0
     assert infer_main([*common, "--out", str(tmp_path / "hinted"), "--hints", str(hints)]) == 0
     capsys.readouterr()
@@ -181,6 +181,7 @@ def test_infer_refuses_bad_hints_before_any_work(
     for ckpt, tree, problem in cases:
         hints.write_text(json.dumps(tree))
         args = ["--in", str(tmp_path / "in"), "--out", str(out), "--ckpt", str(ckpt), "--hints", str(hints)]
+        args += ["--hint-spread", "0"] if ckpt == tiny_generator_ckpt else []
         assert infer_main([*args, "--device", "cpu", "--quiet"]) == 2
         err = capsys.readouterr().err
         assert problem in err and str(hints) in err

@@ -145,13 +145,17 @@ class ColorService:
 
     @property
     def takes_hints(self) -> bool:
-        return self.model.takes_hints
+        """Whether hint mode is on: the model takes hints, or they are spread over its output."""
+        return self.model.follows_hints
 
     def hints_off_reason(self) -> str | None:
-        """Why hint mode is off for this model, or None when it takes hints."""
+        """Why hint mode is off for this model, or None when it is on."""
         if self.takes_hints:
             return None
-        return "this model was trained without colour hints (train one with model.hints: true to use hint mode)"
+        return (
+            "this model was trained without colour hints and hint spreading is off (start the app with "
+            "--hint-spread above 0, or train a model with model.hints: true)"
+        )
 
     def variant(self, size: int | None, restore: bool) -> Colorizer:
         """The model at render ``size`` (None: its own) with or without restoration; 422 for what it cannot do."""
@@ -188,7 +192,7 @@ class ColorService:
         """The model's output ``(C, s, s)`` for one photo's L/100 at render size; ``points`` in the pixels of the
         photo of ``size`` (width, height). Only the forward pass holds the lock."""
         try:
-            maps = hint_batch([points], [size], model.size, model.takes_hints) if points else None  # as colorize_photos
+            maps = hint_batch([points], [size], model.size, model.follows_hints) if points else None  # as colorize_photos
         except HintError as exc:
             raise RequestError(422, str(exc)) from None
         with self._lock:

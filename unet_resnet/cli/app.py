@@ -9,6 +9,8 @@ import logging
 import sys
 from pathlib import Path
 
+from unet_resnet.cli.options import add_hint_spread
+
 
 def _positive(text: str) -> float:
     value = float(text)
@@ -31,6 +33,7 @@ def parse_args(argv: list[str] | None, prog: str | None) -> argparse.Namespace:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     p.add_argument("--max-upload-mb", type=_positive, default=50.0, help="largest upload in MB (default 50)")
     p.add_argument("--max-megapixels", type=_positive, default=100.0, help="largest photo in megapixels (default 100)")
+    add_hint_spread(p)
     p.add_argument("--jobs", type=int, default=2, help="requests worked on at once (default 2; more wait)")
     return p.parse_args(argv)
 
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 2
     try:
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
-        model = Colorizer.load(ckpt, args.device, args.precision, args.size)
+        model = Colorizer.load(ckpt, args.device, args.precision, args.size, hint_spread=args.hint_spread)
     except (CheckpointError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

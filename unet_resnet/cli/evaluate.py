@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from unet_resnet.cli.options import add_hint_spread
+
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -39,6 +41,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--hint-size", type=int, default=3, help="patch side of the sweep's points at the render size")
     p.add_argument("--hint-seed", type=int, default=0, help="seed of the sweep's points (default 0)")
+    add_hint_spread(p)
     return p
 
 
@@ -51,7 +54,7 @@ def sweep(args: argparse.Namespace) -> int:
         counts = parse_counts(args.hints)
         _, table, out = sweep_checkpoint(
             args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
-            args.hint_seed, args.sheet, progress=not args.quiet,
+            args.hint_seed, args.sheet, progress=not args.quiet, hint_spread=args.hint_spread,
         )  # fmt: skip
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from unet_resnet.cli.films import FilmSummary, run_films
 from unet_resnet.cli.films import add_arguments as add_film_arguments
+from unet_resnet.cli.options import add_hint_spread
 from unet_resnet.inference.plan import FORMATS
 
 if TYPE_CHECKING:
@@ -72,8 +73,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "--hints",
         metavar="FILE",
         help="colour hints: a JSON object mapping photos (paths relative to --in) to points, e.g. "
-        '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]}; needs a hint model (docs/hints.md)',
+        '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]} (docs/hints.md)',
     )
+    add_hint_spread(p)
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
@@ -115,9 +117,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
         if not args.ckpt and info.is_main:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
-        model = Colorizer.load(ckpt, str(info.device), args.precision, args.size, restore=args.restore)
+        model = Colorizer.load(
+            ckpt, str(info.device), args.precision, args.size, restore=args.restore, hint_spread=args.hint_spread
+        )
         if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
-            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.takes_hints)
+            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.follows_hints)
         share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {tag}{exc}", file=sys.stderr)

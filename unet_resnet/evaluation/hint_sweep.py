@@ -29,7 +29,7 @@ from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, writ
 from unet_resnet.data.photos import read_list
 from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
-from unet_resnet.inference.hints import HintError
+from unet_resnet.inference.hints import NO_HINTS, HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 
 SWEEP = (0, 1, 2, 5, 10, 20)
@@ -101,11 +101,8 @@ def hint_sweep(
     ``results``: ``"gray"`` (the baseline's summary) and ``"counts"`` (per count: the summary of
     :func:`unet_resnet.metrics.summarize` plus ``hint_ab_mean`` / ``hint_ab_p95`` over all points, None at 0).
     """
-    if any(n > 0 for n in counts) and not model.takes_hints:
-        raise HintError(
-            "this model does not take colour hints (trained without model.hints): evaluate it with --hints 0, "
-            "or without --hints"
-        )
+    if any(n > 0 for n in counts) and not model.follows_hints:
+        raise HintError(f"{NO_HINTS}; or evaluate it with --hints 0, or without --hints")
     if not 1 <= side <= model.size:
         raise ValueError(f"--hint-size must be between 1 and the render size {model.size}, got {side}")
     on_sheet = set(sheet_indices(len(paths), sheet_rows))
@@ -175,19 +172,22 @@ def sweep_checkpoint(
     seed: int = 0,
     sheet_rows: int = 6,
     progress: bool = False,
+    hint_spread: float | None = None,
 ) -> tuple[dict[str, Any], str, Path]:
     """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), sweep it on the photos of ``data`` and write
     ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to ``out`` (default: ``eval-<data name>`` beside the
     checkpoint). Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
     paths = read_list(data)
     ckpt = ckpt or newest_checkpoint()
-    model = Colorizer.load(ckpt, device, precision, size)
+    model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
     results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
     out = out or ckpt.parent / f"eval-{data.stem}"
     header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
+    header |= {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
     report = header | {"hint_size": side, "hint_seed": seed} | results
     write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
     title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    title += f"hint spread {model.hint_spread:g}, "
     table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
     write_atomic(out / "hints.md", table.encode())
     write_rgb8(out / "hints_sheet.png", sheet)

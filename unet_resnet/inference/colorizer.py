@@ -23,6 +23,7 @@ from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.imageio import Photo, sample_scale, to_uint8
 from unet_resnet.inference.hints import HintPoint, hint_batch
 from unet_resnet.inference.restore import restore_lightness
+from unet_resnet.inference.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.runtime.distributed import pick_device
 
@@ -184,7 +185,12 @@ class Colorizer:
         precision: str = "fp32",
         size: int | None = None,
         restore: bool = False,
+        hint_spread: float | None = None,
     ) -> None:
+        hint_spread = DEFAULT_SPREAD if hint_spread is None else hint_spread
+        if not 0.0 <= hint_spread <= 4.0:
+            raise ValueError(f"hint spread must be between 0 (off) and 4 image sides, got {hint_spread}")
+        self.hint_spread = float(hint_spread)
         self.device = pick_device(device) if isinstance(device, str) else device
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -212,11 +218,15 @@ class Colorizer:
         precision: str = "fp32",
         size: int | None = None,
         restore: bool = False,
+        hint_spread: float | None = None,
     ) -> Colorizer:
-        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``."""
+        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``.
+
+        ``hint_spread``: how far colour hints are spread over the output, in image sides (None: the default
+        :data:`~unet_resnet.inference.spread.DEFAULT_SPREAD`; 0: only a hint model's own response to them)."""
         G, spec = load_generator(path)
         try:
-            return cls(G, spec, device, precision, size, restore)
+            return cls(G, spec, device, precision, size, restore, hint_spread)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
 
@@ -228,6 +238,12 @@ class Colorizer:
     def takes_hints(self) -> bool:
         """Whether the model was trained with colour hints (``model.hints``), as its spec records."""
         return bool(self.spec.get("hints", False))
+
+    @property
+    def follows_hints(self) -> bool:
+        """Whether colour hints can be given: the model takes them, or they are spread over the output
+        (``hint_spread > 0``, :mod:`~unet_resnet.inference.spread`), or both (the default for a hint model)."""
+        return self.takes_hints or self.hint_spread > 0
 
     @property
     def restores(self) -> bool:
@@ -245,16 +261,26 @@ class Colorizer:
     @torch.inference_mode()
     def predict(self, L_small: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """``(B, size, size)`` L/100 and, for a hint model, hint maps ``(B, 3, size, size)``
-        (:func:`~unet_resnet.inference.hints.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``."""
+        (:func:`~unet_resnet.inference.hints.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``.
+
+        A hint model sees the hint maps; then, with ``hint_spread > 0``, each photo's ab is corrected to follow its
+        hints over their regions (:func:`~unet_resnet.inference.spread.spread_hints`)."""
         x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None]
-        if hints is not None:
-            if not self.takes_hints:
-                raise ValueError("this model does not take colour hints (it was trained without model.hints)")
+        if hints is not None and not self.follows_hints:
+            raise ValueError(
+                "this model does not take colour hints (trained without model.hints) and hint spreading is off "
+                "(hint spread 0)"
+            )
+        if hints is not None and self.takes_hints:
             x = torch.cat([x, torch.from_numpy(np.ascontiguousarray(hints, dtype=np.float32))], dim=1)
         x = x.to(self.device)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             out = self.G(x)
-        return out.float().cpu().numpy()
+        result: np.ndarray = out.float().cpu().numpy()
+        if hints is not None and self.hint_spread > 0:
+            for i in range(len(result)):
+                result[i, -2:] = spread_hints(result[i, -2:], L_small[i], hints[i], self.hint_spread)
+        return result
 
     @staticmethod
     def merge(rgb: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
@@ -284,7 +310,7 @@ class Colorizer:
         """
         if not photos:
             return []
-        maps = hint_batch(hints, [(p.shape[1], p.shape[0]) for p in photos], self.size, self.takes_hints)
+        maps = hint_batch(hints, [(p.shape[1], p.shape[0]) for p in photos], self.size, self.follows_hints)
         pred = self.predict(np.stack([self.model_input(p) for p in photos]), maps)
         return [self.finish(np.asarray(p, dtype=np.float32), y, order="rgb") for p, y in zip(photos, pred, strict=True)]
 
@@ -294,6 +320,6 @@ class Colorizer:
         """Decoded photos (and hints, as for :meth:`colorize`) -> colorized pixels as ``infer.py`` writes them."""
         if not photos:
             return []
-        maps = hint_batch(hints, [p.size for p in photos], self.size, self.takes_hints)
+        maps = hint_batch(hints, [p.size for p in photos], self.size, self.follows_hints)
         pred = self.predict(np.stack([self.prepare(p.pixels) for p in photos]), maps)
         return [self.finish(p.pixels, y) for p, y in zip(photos, pred, strict=True)]

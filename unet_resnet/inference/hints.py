@@ -35,6 +35,12 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _KEYS = {"x", "y", "color", "size"}
 
 
+NO_HINTS = (
+    "this model does not take colour hints (trained without model.hints) and hint spreading is off "
+    "(--hint-spread 0); give a spread above 0, or use a hint model (docs/hints.md)"
+)
+
+
 class HintError(ValueError):
     """Hints that cannot be used; the message names the photo, the point and the problem."""
 
@@ -174,19 +180,17 @@ def hint_batch(
     hints: Sequence[Sequence[HintPoint] | None] | None,
     sizes: Sequence[tuple[int, int]],
     model_size: int,
-    takes_hints: bool,
+    follows_hints: bool,
 ) -> np.ndarray | None:
     """Hint maps ``(B, 3, size, size)`` for photos of ``sizes`` (``(width, height)`` each), or None when there are
-    no hints at all. ``hints``: one list of points (or None) per photo."""
+    no hints at all. ``hints``: one list of points (or None) per photo; ``follows_hints``: whether the model can
+    use them (:attr:`~unet_resnet.inference.colorizer.Colorizer.follows_hints`)."""
     if hints is None or not any(hints):
         return None
     if len(hints) != len(sizes):
         raise HintError(f"hints: got {len(hints)} lists of points for {len(sizes)} photos; give one per photo")
-    if not takes_hints:
-        raise HintError(
-            "this model does not take colour hints (it was trained without model.hints); colorize without hints, "
-            "or train a hint model (model.hints: true, docs/hints.md)"
-        )
+    if not follows_hints:
+        raise HintError(NO_HINTS)
     maps = []
     for i, (points, (width, height)) in enumerate(zip(hints, sizes, strict=True)):
         checked = parse_points(list(points or []), f"photo {i}", width, height)

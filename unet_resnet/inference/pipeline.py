@@ -81,7 +81,7 @@ def _decode(model: Colorizer, job: Job) -> _Item:
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
     size = (pixels.shape[1], pixels.shape[0])
-    maps = hint_batch([job.hints], [size], model.size, model.takes_hints) if job.hints else None
+    maps = hint_batch([job.hints], [size], model.size, model.follows_hints) if job.hints else None
     return _Item(job, pixels, model.prepare(pixels), preview, started, None if maps is None else maps[0])
 
 

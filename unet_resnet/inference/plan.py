@@ -158,20 +158,17 @@ def make_plan(
     return plan
 
 
-def attach_hints(jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, takes_hints: bool) -> list[Job]:
+def attach_hints(jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, follows_hints: bool) -> list[Job]:
     """The jobs with the points ``hints_file`` gives their photos (``infer --hints``), all checked first.
 
     Keys of the file are paths relative to ``inp`` (its name when ``inp`` is one photo; for a list, each photo's
     path under ``--out``); every photo of ``inp`` counts, even one whose output exists. Raises
     :class:`~unet_resnet.inference.hints.HintError`.
     """
-    from unet_resnet.inference.hints import HintError, load_hints_file
+    from unet_resnet.inference.hints import NO_HINTS, HintError, load_hints_file
 
-    if not takes_hints:
-        raise HintError(
-            f"--hints {hints_file}: this model does not take colour hints (trained without model.hints); "
-            "drop --hints or use a hint model (docs/hints.md)"
-        )
+    if not follows_hints:
+        raise HintError(f"--hints {hints_file}: {NO_HINTS}")
     if inp.is_file() and is_photo_list(inp):  # keys: the listed paths as placed under --out
         photos = {item.rel.as_posix(): item.src for item in read_photo_list(inp) if not item.problem}
     elif inp.is_file():
