@@ -192,7 +192,8 @@ class ColorService:
         """The model's output ``(C, s, s)`` for one photo's L/100 at render size; ``points`` in the pixels of the
         photo of ``size`` (width, height). Only the forward pass holds the lock."""
         try:
-            maps = hint_batch([points], [size], model.size, model.follows_hints) if points else None  # as colorize_photos
+            # as colorize_photos
+            maps = hint_batch([points], [size], model.size, model.follows_hints) if points else None
         except HintError as exc:
             raise RequestError(422, str(exc)) from None
         with self._lock:

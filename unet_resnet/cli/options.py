@@ -9,7 +9,7 @@ def _spread(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give e.g. 0.5, or 0 to turn spreading off")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give e.g. 0.5, or 0 for off") from None
     if not 0.0 <= value <= 4.0:
         raise argparse.ArgumentTypeError(f"must be between 0 (off) and 4 image sides, got {value}")
     return value

@@ -8,8 +8,8 @@ correction over the region the hint falls in, stopping at edges, as a person pla
    model's mean ab over the patch;
 2. its reach ``g_k(x)`` is an edge-aware impulse response: the patch filtered with a domain-transform recursive
    filter (Gastal & Oliveira, "Domain Transform for Edge-Aware Image and Video Processing", SIGGRAPH 2011) guided
-   by L and (smoothed, at half weight) the model's own ab, scaled to 1 at the patch; it falls off with distance, and much faster across an edge
-   of L or of the predicted colours than along a flat region;
+   by L and (smoothed, at half weight) the model's own ab, scaled to 1 at the patch; it falls off with distance,
+   and much faster across an edge of L or of the predicted colours than along a flat region;
 3. the corrections are interpolated with these kernels, ``R(x) = sum_k c_k g_k(x)``, where ``c`` solves the small
    system that makes ``R`` equal ``r_j`` at every hint ``j`` (lightly regularised): each hint is met, and ``R``
    fades to 0 away from all hints, so the photo elsewhere keeps the model's colours;
