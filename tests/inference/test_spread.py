@@ -96,3 +96,12 @@ def test_a_model_trained_without_hints_follows_them(tmp_path: Path, tiny_generat
     assert moved_beyond < 0.25 * moved_at_point  # the light part, beyond the edge, keeps most of its own colour
     hinted = model.colorize([photo[..., ::-1].astype(np.float32) / 255.0], hints=[[HintPoint(10, 20, "#3060c0", 5)]])
     assert np.abs(hinted[0] - out[..., ::-1]).max() < 2 / 255  # the Python API gives what infer writes
+
+
+@pytest.mark.parametrize(("value", "words"), [("5", "between 0 (off) and 4"), ("far", "'far' is not a number")])
+def test_bad_spread_is_refused(value: str, words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        infer_main(["--in", "a", "--out", "b", "--hint-spread", value])
+    assert stop.value.code == 2 and words in capsys.readouterr().err
+    with pytest.raises(ValueError, match="between 0 \\(off\\) and 4"):
+        Colorizer.__init__(object.__new__(Colorizer), None, {}, hint_spread=-1)  # type: ignore[arg-type]
