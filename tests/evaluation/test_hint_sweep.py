@@ -68,6 +68,9 @@ def test_sweep_of_a_plain_model_is_refused(
     (tmp_path / "val").mkdir()
     cv2.imwrite(str(tmp_path / "val" / "p.png"), rgb_image(32, 32))
     args = ["--ckpt", str(tiny_generator_ckpt), "--data", str(tmp_path / "val"), "--device", "cpu", "--quiet"]
+    assert main([*args, "--hints", "0,2", "--out", str(tmp_path / "s")]) == 0  # hints spread over any model's output
+    capsys.readouterr()
+    args += ["--hint-spread", "0"]  # the network alone: a model trained without hints cannot use them
     assert main([*args, "--hints", "0,2", "--out", str(tmp_path / "r")]) == 2
     assert "does not take colour hints" in capsys.readouterr().err
     assert main([*args, "--hints", "0", "--out", str(tmp_path / "r")]) == 0  # the automatic row works for any model

@@ -22,9 +22,10 @@ import numpy as np
 
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
-from unet_resnet.inference.colorizer import Colorizer, gray_preview, side_by_side
+from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.hints import hint_batch
 from unet_resnet.inference.plan import Job, Plan, make_plan
+from unet_resnet.inference.preview import gray_preview, side_by_side
 
 log = logging.getLogger(__name__)
 
