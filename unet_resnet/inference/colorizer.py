@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.imageio import Photo, sample_scale
-from unet_resnet.inference.hints import HintPoint, hint_batch
+from unet_resnet.inference.hints import NO_HINTS, HintError, HintPoint, hint_batch
 from unet_resnet.inference.restore import restore_lightness
 from unet_resnet.inference.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
@@ -240,10 +240,7 @@ class Colorizer:
         hints over their regions (:func:`~unet_resnet.inference.spread.spread_hints`)."""
         x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None]
         if hints is not None and not self.follows_hints:
-            raise ValueError(
-                "this model does not take colour hints (trained without model.hints) and hint spreading is off "
-                "(hint spread 0)"
-            )
+            raise HintError(NO_HINTS)
         if hints is not None and self.takes_hints:
             x = torch.cat([x, torch.from_numpy(np.ascontiguousarray(hints, dtype=np.float32))], dim=1)
         x = x.to(self.device)
