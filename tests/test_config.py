@@ -59,6 +59,21 @@ def test_overrides_apply_over_file_with_types(tmp_path: Path) -> None:
     assert cfg.log.name == "c"  # run name defaults to the config file's stem
 
 
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("data.crop_scale=[0.5,0.2]", "data.crop_scale"),
+        ("data.crop_scale=[0,1]", "data.crop_scale"),
+        ("data.crop_scale=[0.5]", "data.crop_scale"),
+        ("data.crop_ratio=[1.5,0.5]", "data.crop_ratio"),
+        ("data.crop_ratio=[-1,2]", "data.crop_ratio"),
+    ],
+)
+def test_bad_crop_ranges_are_named(override: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, ["data.resize=random_resized_crop", override])
+
+
 def test_size_must_fit_the_encoder_stride() -> None:
     with pytest.raises(ConfigError, match="multiple of 32"):
         load_config(None, ["data.size=100"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from unet_resnet.data.dataset import KeyedSampler, LabDataset
+from unet_resnet.data.dataset import KeyedSampler, LabDataset, fit_to_square, resized_crop_box
 from unet_resnet.data.photos import DataError, filter_color, read_list, split_train_val
 
 
@@ -66,7 +66,7 @@ def test_split_is_deterministic_and_disjoint(tiny_photos: Path) -> None:
     assert sorted(a_train + a_val) == sorted(paths)
 
 
-@pytest.mark.parametrize("mode", ["squash", "random_crop", "center_crop"])
+@pytest.mark.parametrize("mode", ["squash", "random_crop", "center_crop", "random_resized_crop"])
 def test_samples_have_the_training_shape(tiny_photos: Path, mode: str) -> None:
     ds = LabDataset(read_list(tiny_photos), size=64, resize=mode, flip=True, seed=0)
     L, ab = ds[(0, 0)]
@@ -80,6 +80,29 @@ def test_augmentation_depends_on_seed_epoch_index_only(tiny_photos: Path) -> Non
     assert all(same)
     variants = {ds[(1, e)][0].sum().item() for e in range(8)}
     assert len(variants) > 1, "flips/crops never change across epochs"
+
+
+def test_resized_crop_boxes_follow_scale_and_ratio() -> None:
+    rng = np.random.default_rng(0)
+    boxes = [resized_crop_box(300, 400, rng, (0.3, 0.6), (0.8, 1.25)) for _ in range(500)]
+    for y, x, h, w in boxes:
+        assert 0 <= y and y + h <= 300 and 0 <= x and x + w <= 400
+    areas = np.array([h * w / (300 * 400) for _, _, h, w in boxes])
+    stretch = np.array([(w / 400) / (h / 300) for _, _, h, w in boxes])
+    assert 0.29 <= areas.min() and areas.max() <= 0.61 and areas.max() - areas.min() > 0.2
+    assert 0.78 <= stretch.min() and stretch.max() <= 1.27 and (stretch < 0.95).any() and (stretch > 1.05).any()
+    offsets = {(y, x) for y, x, _, _ in boxes}
+    assert len(offsets) > 100, "crops are not placed at random"
+
+
+def test_resized_crop_of_the_whole_photo_is_the_squash() -> None:
+    photo = np.random.default_rng(1).integers(0, 256, (90, 150, 3), dtype=np.uint8)
+    squash = fit_to_square(photo, 64, "squash", None)
+    whole = fit_to_square(photo, 64, "random_resized_crop", np.random.default_rng(2), (1.0, 1.0), (1.0, 1.0))
+    assert np.array_equal(whole, squash)
+    assert np.array_equal(fit_to_square(photo, 64, "random_resized_crop", None), squash)  # no rng: no crop
+    part = fit_to_square(photo, 64, "random_resized_crop", np.random.default_rng(2), (0.25, 0.25), (1.0, 1.0))
+    assert part.shape == (64, 64, 3) and not np.array_equal(part, squash)
 
 
 def test_flip_mirrors_the_image(tiny_photos: Path) -> None:

@@ -10,7 +10,7 @@ from unet_resnet.config.schema import Config, ConfigError, DamageConfig, HintCon
 def validate(cfg: Config) -> None:
     """Checks of values (not only types); each error names the key and what would be valid."""
     choices = {
-        "data.resize": (cfg.data.resize, ("squash", "random_crop", "center_crop")),
+        "data.resize": (cfg.data.resize, ("squash", "random_crop", "center_crop", "random_resized_crop")),
         "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
         "train.gan_loss": (cfg.train.gan_loss, ("bce", "lsgan")),
         "train.lr_schedule": (cfg.train.lr_schedule, ("constant", "linear", "cosine")),
@@ -32,12 +32,17 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'data.size' must be a multiple of 32 (the encoder's stride), got {cfg.data.size}"
         )
+    _validate_crop(cfg.data.crop_scale, cfg.data.crop_ratio)
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"config key 'data.val_fraction' must be in [0, 1), got {cfg.data.val_fraction}")
     if not 0.0 <= cfg.train.pretrain_fraction <= 1.0:
         raise ConfigError(f"config key 'train.pretrain_fraction' must be in [0, 1], got {cfg.train.pretrain_fraction}")
     if min(cfg.train.pretrain_epochs, cfg.train.gan_epochs, cfg.data.workers, cfg.log.samples) < 0:
         raise ConfigError("epochs, data.workers and log.samples cannot be negative")
+    if cfg.train.precise_bn < 0:
+        raise ConfigError(
+            f"config key 'train.precise_bn' is a number of photos (0: off, 128 usual), got {cfg.train.precise_bn}"
+        )
     if len(cfg.model.decoder_channels) != 5 or min(cfg.model.decoder_channels) <= 0:
         raise ConfigError(
             f"config key 'model.decoder_channels' needs five positive widths, got {cfg.model.decoder_channels}"
@@ -61,6 +66,17 @@ def validate(cfg: Config) -> None:
     _validate_hints(cfg.hints)
     if not 0.0 <= cfg.train.label_smoothing < 0.5:
         raise ConfigError(f"config key 'train.label_smoothing' must be in [0, 0.5), got {cfg.train.label_smoothing}")
+
+
+def _validate_crop(scale: list[float], ratio: list[float]) -> None:
+    if len(scale) != 2 or not 0.0 < scale[0] <= scale[1] <= 1.0:
+        raise ConfigError(
+            f"config key 'data.crop_scale' needs two area shares 0 < low <= high <= 1 (e.g. [0.25, 1.0]), got {scale}"
+        )
+    if len(ratio) != 2 or not 0.0 < ratio[0] <= ratio[1]:
+        raise ConfigError(
+            f"config key 'data.crop_ratio' needs two aspect factors 0 < low <= high (e.g. [0.75, 1.333]), got {ratio}"
+        )
 
 
 def _validate_hints(h: HintConfig) -> None:

@@ -22,7 +22,12 @@ class DataConfig:
     size: int = 256
     """Training resolution (square)."""
     resize: str = "squash"
-    """How a photo becomes ``size x size``: squash (the original), random_crop or center_crop (aspect kept)."""
+    """How a photo becomes ``size x size``: squash (the original), random_crop or center_crop (the largest square,
+    aspect kept), or random_resized_crop (a random part of the photo, ``crop_scale`` / ``crop_ratio``, squashed)."""
+    crop_scale: list[float] = field(default_factory=lambda: [0.25, 1.0])
+    """With random_resized_crop: the range of the crop's share of the photo's area."""
+    crop_ratio: list[float] = field(default_factory=lambda: [0.75, 4.0 / 3.0])
+    """With random_resized_crop: the range of the crop's aspect ratio relative to the photo's own (log-uniform)."""
     flip: bool = True
     min_colorfulness: float = 10.0
     """Photos less colourful than this (Hasler-Suesstrunk) are grayscale and skipped; 0 keeps everything."""
@@ -78,6 +83,9 @@ class TrainConfig:
     """With rec_loss=huber: the threshold between quadratic and absolute error, in units of ab / 128."""
     rebalance: float = 0.0
     """Colour rebalancing strength s in [0, 1]: pixels weigh (share of their ab cell in the batch)^-s; 0 is off."""
+    precise_bn: int = 128
+    """Training photos (squashed as inference does) over which the generator's BatchNorm statistics are recomputed
+    before each validation and checkpoint; 0 keeps the running averages of training (the original)."""
     precision: str = "auto"
     """auto (bf16 on a GPU that supports it, else fp32), fp32, bf16 or fp16."""
     channels_last: bool = False

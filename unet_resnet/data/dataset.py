@@ -9,6 +9,7 @@ sample looks the same whichever worker loads it and a resumed run sees exactly t
 from __future__ import annotations
 
 import logging
+import math
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,13 +28,46 @@ from unet_resnet.data.photos import DataError
 
 log = logging.getLogger(__name__)
 
-RESIZE_MODES = ("squash", "random_crop", "center_crop")
+RESIZE_MODES = ("squash", "random_crop", "center_crop", "random_resized_crop")
+CROP_SCALE = (0.25, 1.0)
+"""Default share of the photo's area that a random resized crop keeps (``data.crop_scale``)."""
+CROP_RATIO = (0.75, 4.0 / 3.0)
+"""Default aspect ratio of a random resized crop relative to the photo's own (``data.crop_ratio``)."""
 
 
-def fit_to_square(rgb: np.ndarray, size: int, mode: str, rng: np.random.Generator | None) -> np.ndarray:
-    """Resize a uint8 photo (RGB or BGR) to ``size x size``: squash, or crop the largest centred/random square first."""
+def resized_crop_box(
+    h: int, w: int, rng: np.random.Generator, scale: Sequence[float], ratio: Sequence[float]
+) -> tuple[int, int, int, int]:
+    """``(y, x, height, width)`` of a random crop of an ``h x w`` photo: its area a share in ``scale`` of the
+    photo's, its aspect ratio the photo's own times a log-uniform factor in ``ratio``, its place uniform.
+
+    Measured relative to the photo (not in square pixels), so that ``scale = ratio = (1, 1)`` is the whole photo,
+    exactly what inference squashes into the model. A draw that does not fit is clipped to the photo's side."""
+    area = float(rng.uniform(scale[0], scale[1]))
+    stretch = math.exp(float(rng.uniform(math.log(ratio[0]), math.log(ratio[1]))))
+    fh, fw = min(1.0, math.sqrt(area / stretch)), min(1.0, math.sqrt(area * stretch))
+    ch, cw = max(1, round(fh * h)), max(1, round(fw * w))
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    return y, x, ch, cw
+
+
+def fit_to_square(
+    rgb: np.ndarray,
+    size: int,
+    mode: str,
+    rng: np.random.Generator | None,
+    scale: Sequence[float] = CROP_SCALE,
+    ratio: Sequence[float] = CROP_RATIO,
+) -> np.ndarray:
+    """Resize a uint8 photo (RGB or BGR) to ``size x size``: squash; crop the largest centred/random square first;
+    or (``random_resized_crop``) squash a random crop of :func:`resized_crop_box` (the whole photo without ``rng``).
+    """
     h, w = rgb.shape[:2]
-    if mode != "squash" and h != w:
+    if mode == "random_resized_crop":
+        if rng is not None:
+            y, x, h, w = resized_crop_box(h, w, rng, scale, ratio)
+            rgb = rgb[y : y + h, x : x + w]
+    elif mode != "squash" and h != w:
         side = min(h, w)
         if mode == "random_crop" and rng is not None:
             y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
@@ -127,11 +161,14 @@ class LabDataset(Dataset):
         seed: int = 0,
         damage: DamageConfig | None = None,
         hints: HintConfig | None = None,
+        crop_scale: Sequence[float] = CROP_SCALE,
+        crop_ratio: Sequence[float] = CROP_RATIO,
     ) -> None:
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
         self.paths = list(paths)
         self.size, self.resize, self.flip, self.seed = size, resize, flip, seed
+        self.crop_scale, self.crop_ratio = tuple(crop_scale), tuple(crop_ratio)
         self.damage, self.hints = damage, hints
         self.failed: set[int] = set()
 
@@ -140,7 +177,8 @@ class LabDataset(Dataset):
 
     def load(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, epoch, index])
-        bgr = fit_to_square(decode_for_size(self.paths[index], self.size), self.size, self.resize, rng)
+        bgr = decode_for_size(self.paths[index], self.size)
+        bgr = fit_to_square(bgr, self.size, self.resize, rng, self.crop_scale, self.crop_ratio)
         if self.flip and rng.random() < 0.5:
             bgr = cv2.flip(bgr, 1)
         L, ab = bgr8_to_tensors(bgr)

@@ -47,6 +47,7 @@ def fit(run: Run) -> Path:
                 started = time.perf_counter()
                 outcome = run_epoch(run, stage, prog.epoch, flags, started)
                 if outcome == "interrupted":
+                    run.refresh_bn_stats()
                     prog.elapsed[stage] += time.perf_counter() - started
                     path = run.save("last.pt")
                     barrier()
@@ -145,9 +146,10 @@ def run_epoch(run: Run, stage: str, epoch: int, flags: StopFlags, started: float
 
 
 def end_of_epoch(run: Run, stage: str, epoch: int, started: float) -> dict[str, Any]:
-    """Validate (all ranks), then rank 0 writes metrics, the sample grid, ``last.pt`` and maybe ``best.pt``."""
+    """Precise BN and validation (all ranks), then rank 0 writes metrics and the sample grid (the caller saves)."""
     cfg, info = run.cfg, run.info
     metrics: dict[str, Any] = {"stage": stage, "epoch": epoch + 1, "step": run.progress.step}
+    run.refresh_bn_stats()  # what is validated and saved is the evaluation-mode model users get
     if len(run.val_set):
         metrics |= validate(
             run.user_G(),

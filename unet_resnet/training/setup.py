@@ -23,6 +23,7 @@ from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
 from unet_resnet.runtime.distributed import DistInfo, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
+from unet_resnet.training.bn_stats import bn_photo_indices
 from unet_resnet.training.ema import GeneratorEMA
 from unet_resnet.training.losses import reconstruction_loss
 from unet_resnet.training.progress import STAGES, Progress
@@ -57,6 +58,9 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     )
     if cfg.train.ema_decay > 0:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)
+    if cfg.train.precise_bn > 0:
+        run.bn_set = bn_dataset(cfg, train_set)
+        run.bn_indices = bn_photo_indices(len(train_set), cfg.train.precise_bn, cfg.train.seed)
     if state is not None:
         run.load_state(state)
     if cfg.restore.enabled:
@@ -153,12 +157,44 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
             f"batch_size x world_size x accum_steps = {d.batch_size} x {info.world_size} x "
             f"{cfg.train.accum_steps} = {need}; add photos or lower data.batch_size"
         )
-    val_resize = "center_crop" if d.resize == "random_crop" else d.resize
+    val_resize = inference_resize(d.resize)
     damage = cfg.restore.damage_config() if cfg.restore.enabled else None
     hints = cfg.hints if cfg.model.hints else None  # validation scores automatic colorization (no hints)
     return (
-        LabDataset(train_paths, d.size, d.resize, d.flip, seed=cfg.train.seed, damage=damage, hints=hints),
+        LabDataset(
+            train_paths,
+            d.size,
+            d.resize,
+            d.flip,
+            seed=cfg.train.seed,
+            damage=damage,
+            hints=hints,
+            crop_scale=d.crop_scale,
+            crop_ratio=d.crop_ratio,
+        ),
         LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
+    )
+
+
+def inference_resize(mode: str) -> str:
+    """How validation (and precise BN) prepare a photo for ``data.resize = mode``: as inference does, the whole photo
+    squashed, or for square crops the centre square."""
+    return {"random_crop": "center_crop", "random_resized_crop": "squash"}.get(mode, mode)
+
+
+def bn_dataset(cfg: Config, train_set: LabDataset) -> LabDataset:
+    """The training photos as inference prepares them (no crop, no flip), with the run's damage and simulated hints,
+    so precise BN sees the inputs the model will see; the randomness of damage and hints is seeded per photo."""
+    damage = cfg.restore.damage_config() if cfg.restore.enabled else None
+    hints = cfg.hints if cfg.model.hints else None
+    return LabDataset(
+        train_set.paths,
+        cfg.data.size,
+        inference_resize(cfg.data.resize),
+        flip=False,
+        seed=cfg.train.seed,
+        damage=damage,
+        hints=hints,
     )
 
 

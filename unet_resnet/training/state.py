@@ -8,7 +8,7 @@ inference load) and ``generator_train`` the training weights (what resume loads)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from unet_resnet.models.checkpoint import CheckpointError
 from unet_resnet.runtime.distributed import DistInfo
 from unet_resnet.runtime.precision import AutocastFactory
 from unet_resnet.training import ema as ema_io
+from unet_resnet.training.bn_stats import bn_batches, recompute_bn_stats
 from unet_resnet.training.ema import GeneratorEMA
 from unet_resnet.training.losses import RecLoss
 from unet_resnet.training.progress import STAGES, Progress
@@ -50,10 +51,29 @@ class Run:
     l1_weights: torch.Tensor | None = None
     ema: GeneratorEMA | None = None  # the weights users get (training.ema), when train.ema_decay > 0
     rec_loss: RecLoss | None = None  # None: the original L1
+    bn_set: LabDataset | None = None  # training photos as inference sees them, for precise BN (train.precise_bn)
+    bn_indices: list[int] = field(default_factory=list)
 
     def user_G(self) -> nn.Module:
         """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
         return self.ema.module if self.ema is not None else self.G
+
+    def refresh_bn_stats(self) -> int:
+        """Recompute the BatchNorm statistics of :meth:`user_G` over ``bn_indices`` of ``bn_set`` (precise BN,
+        :mod:`~unet_resnet.training.bn_stats`); returns the batches seen (0 when ``train.precise_bn`` is 0)."""
+        if self.bn_set is None or not self.bn_indices:
+            return 0
+        info = self.info
+        batches = bn_batches(
+            self.bn_set,
+            self.bn_indices,
+            self.cfg.data.batch_size,
+            info.device,
+            info.rank,
+            info.world_size,
+            self.cfg.train.channels_last,
+        )
+        return recompute_bn_stats(self.user_G(), batches, self.autocast, info.world_size)
 
     def checkpoint(self) -> dict[str, Any]:
         return {
