@@ -64,9 +64,12 @@ def test_no_batch_leaves_the_statistics_and_no_batchnorm_is_a_no_op() -> None:
 
 def test_photo_choice_is_seeded_and_bounded() -> None:
     a, b = bn_photo_indices(50, 10, seed=3), bn_photo_indices(50, 10, seed=3)
-    assert a == b and len(a) == 10 and len(set(a)) == 10 and all(0 <= i < 50 for i in a)
+    assert a == b and len(a) == 10 and len({i for i, _ in a}) == 10 and all(0 <= i < 50 and d == 0 for i, d in a)
     assert a != bn_photo_indices(50, 10, seed=4)
-    assert bn_photo_indices(6, 128, seed=0) == list(range(6))
+    assert bn_photo_indices(6, 128, seed=0) == [(i, 0) for i in range(6)]
+    repeated = bn_photo_indices(6, 20, seed=0, repeat=True)  # hints or damage: new draws of the same photos
+    assert len(repeated) == len(set(repeated)) == 20 and {i for i, _ in repeated} == set(range(6))
+    assert max(d for _, d in repeated) == 3
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -29,10 +30,16 @@ def batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
 
 
-def bn_photo_indices(count: int, photos: int, seed: int) -> list[int]:
-    """A fixed, seeded choice of ``photos`` of ``count`` indices (all of them when there are fewer)."""
+def bn_photo_indices(count: int, photos: int, seed: int, repeat: bool = False) -> list[tuple[int, int]]:
+    """A fixed, seeded choice of ``photos`` of ``count`` photos as dataset keys ``(index, draw)``.
+
+    With fewer photos than asked, all of them; with ``repeat`` (their simulated hints or damage differ from draw to
+    draw) the photos come round again with new draws until ``photos`` samples are reached."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randperm(count, generator=g)[: min(photos, count)].sort().values.tolist()
+    order = torch.randperm(count, generator=g).tolist()
+    total = photos if repeat else min(photos, count)
+    keys = [(order[i % count], i // count) for i in range(total)]
+    return sorted(keys)
 
 
 @torch.no_grad()
@@ -92,15 +99,17 @@ def _buffers(m: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Te
 
 def bn_batches(
     dataset: Dataset,
-    indices: Sequence[int],
+    indices: Sequence[int] | Sequence[tuple[int, int]],
     batch_size: int,
     device: torch.device,
     rank: int = 0,
     world_size: int = 1,
     channels_last: bool = False,
 ) -> Iterable[torch.Tensor]:
-    """This rank's share of ``dataset[indices]`` as model inputs on ``device``, in batches."""
-    shard = Subset(dataset, list(indices)[rank::world_size])
+    """This rank's share of ``dataset[indices]`` as model inputs on ``device``, in batches (``indices``: whatever keys
+    the dataset takes, ``(index, draw)`` for :class:`~unet_resnet.data.dataset.LabDataset`)."""
+    keys: Any = list(indices)[rank::world_size]  # Subset passes each key to the dataset as it is
+    shard = Subset(dataset, keys)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for cond, _target in DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=0):
         yield cond.to(device).contiguous(memory_format=fmt)

@@ -60,7 +60,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if cfg.train.precise_bn > 0:
         run.bn_set = bn_dataset(cfg, train_set)
-        run.bn_indices = bn_photo_indices(len(train_set), cfg.train.precise_bn, cfg.train.seed)
+        drawn = cfg.model.hints or cfg.restore.enabled  # their inputs differ from draw to draw
+        run.bn_indices = bn_photo_indices(len(train_set), cfg.train.precise_bn, cfg.train.seed, repeat=drawn)
     if state is not None:
         run.load_state(state)
     if cfg.restore.enabled:

@@ -52,7 +52,7 @@ class Run:
     ema: GeneratorEMA | None = None  # the weights users get (training.ema), when train.ema_decay > 0
     rec_loss: RecLoss | None = None  # None: the original L1
     bn_set: LabDataset | None = None  # training photos as inference sees them, for precise BN (train.precise_bn)
-    bn_indices: list[int] = field(default_factory=list)
+    bn_indices: list[tuple[int, int]] = field(default_factory=list)  # dataset keys (index, draw)
 
     def user_G(self) -> nn.Module:
         """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
