@@ -3,13 +3,15 @@
 In training mode BatchNorm normalises each batch by its own statistics and only keeps a running average
 (momentum 0.1, about the last ten steps) for evaluation. In the GAN stage the generator's weights move fast enough
 that this average no longer describes the activations of the current weights, and the evaluation-mode model (what
-validation scores, what checkpoints hand to users) colours far worse than the training-mode one. Measured on
+validation scores, what checkpoints hand to users) colours far worse than its weights allow. Measured on
 held-out photos after the first GAN epoch of a 20-minute CPU run (docs/quality.md): PSNR 20.1 dB with the running
 averages, 22.3 dB with statistics recomputed over 128 training photos, the weights unchanged.
 
 :func:`recompute_bn_stats` resets every BatchNorm of a module and averages its statistics over a fixed set of
 training photos prepared as inference prepares photos (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021, call
-this "precise BN"). No gradient is taken and no random number is drawn, so training and resume are unchanged.
+this "precise BN"). No gradient is taken and nothing is drawn from the global random generators (a hint or
+restoration model's simulated hints and damage come from per-photo seeded streams), so training and resume are
+unchanged.
 """
 
 from __future__ import annotations
