@@ -17,7 +17,7 @@ unchanged.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -48,7 +48,7 @@ def bn_photo_indices(count: int, photos: int, seed: int, repeat: bool = False) -
 def recompute_bn_stats(
     module: nn.Module,
     batches: Iterable[torch.Tensor],
-    autocast: Callable[[], object] | AutocastFactory | None = None,
+    autocast: AutocastFactory | None = None,
     world_size: int = 1,
 ) -> int:
     """Replace the running statistics of every BatchNorm in ``module`` by their average over ``batches``
@@ -71,7 +71,7 @@ def recompute_bn_stats(
     seen = 0
     try:
         for x in batches:
-            with autocast() if autocast is not None else contextlib.nullcontext():  # type: ignore[attr-defined]
+            with autocast() if autocast is not None else contextlib.nullcontext():
                 module(x)
             seen += 1
     finally:

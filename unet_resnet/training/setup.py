@@ -59,8 +59,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     if cfg.train.ema_decay > 0:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if cfg.train.precise_bn > 0:
-        run.bn_set = bn_dataset(cfg, train_set)
-        drawn = cfg.model.hints or cfg.restore.enabled  # their inputs differ from draw to draw
+        run.bn_set = bn_dataset(train_set)
+        drawn = run.bn_set.hints is not None or run.bn_set.damage is not None  # inputs that differ from draw to draw
         run.bn_indices = bn_photo_indices(len(train_set), cfg.train.precise_bn, cfg.train.seed, repeat=drawn)
     if state is not None:
         run.load_state(state)
@@ -183,19 +183,17 @@ def inference_resize(mode: str) -> str:
     return {"random_crop": "center_crop", "random_resized_crop": "squash"}.get(mode, mode)
 
 
-def bn_dataset(cfg: Config, train_set: LabDataset) -> LabDataset:
-    """The training photos as inference prepares them (no crop, no flip), with the run's damage and simulated hints,
-    so precise BN sees the inputs the model will see; the randomness of damage and hints is seeded per photo."""
-    damage = cfg.restore.damage_config() if cfg.restore.enabled else None
-    hints = cfg.hints if cfg.model.hints else None
+def bn_dataset(train_set: LabDataset) -> LabDataset:
+    """The training photos as inference prepares them (no crop, no flip), with the training set's damage and simulated
+    hints, so precise BN sees the inputs the model will see; the randomness of damage and hints is seeded per photo."""
     return LabDataset(
         train_set.paths,
-        cfg.data.size,
-        inference_resize(cfg.data.resize),
+        train_set.size,
+        inference_resize(train_set.resize),
         flip=False,
-        seed=cfg.train.seed,
-        damage=damage,
-        hints=hints,
+        seed=train_set.seed,
+        damage=train_set.damage,
+        hints=train_set.hints,
     )
 
 
