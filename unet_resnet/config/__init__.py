@@ -7,6 +7,9 @@ key), never a silent default. This package is the bottom layer: it imports no ot
 from unet_resnet.config.checks import validate
 from unet_resnet.config.loading import apply_overrides, config_from_dict, dump_config, load_config, parse_override
 from unet_resnet.config.schema import (
+    CROP_RATIO,
+    CROP_SCALE,
+    RESIZE_MODES,
     Config,
     ConfigError,
     DamageConfig,
@@ -19,6 +22,9 @@ from unet_resnet.config.schema import (
 )
 
 __all__ = [
+    "CROP_RATIO",
+    "CROP_SCALE",
+    "RESIZE_MODES",
     "Config",
     "ConfigError",
     "DamageConfig",

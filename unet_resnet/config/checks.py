@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from unet_resnet.config.schema import Config, ConfigError, DamageConfig, HintConfig
+from unet_resnet.config.schema import RESIZE_MODES, Config, ConfigError, DamageConfig, HintConfig
 
 
 def validate(cfg: Config) -> None:
     """Checks of values (not only types); each error names the key and what would be valid."""
     choices = {
-        "data.resize": (cfg.data.resize, ("squash", "random_crop", "center_crop", "random_resized_crop")),
+        "data.resize": (cfg.data.resize, RESIZE_MODES),
         "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
         "train.gan_loss": (cfg.train.gan_loss, ("bce", "lsgan")),
         "train.lr_schedule": (cfg.train.lr_schedule, ("constant", "linear", "cosine")),

@@ -12,6 +12,14 @@ class ConfigError(ValueError):
     """A configuration file or override that does not fit the schema."""
 
 
+RESIZE_MODES = ("squash", "random_crop", "center_crop", "random_resized_crop")
+"""The values of ``data.resize`` (the data pipeline imports them from here)."""
+CROP_SCALE = (0.25, 1.0)
+"""Default share of the photo's area that a random resized crop keeps (``data.crop_scale``)."""
+CROP_RATIO = (0.75, 4.0 / 3.0)
+"""Default aspect ratio of a random resized crop relative to the photo's own (``data.crop_ratio``)."""
+
+
 @dataclass
 class DataConfig:
     train: str = "data/samples"
@@ -24,9 +32,9 @@ class DataConfig:
     resize: str = "squash"
     """How a photo becomes ``size x size``: squash (the original), random_crop or center_crop (the largest square,
     aspect kept), or random_resized_crop (a random part of the photo, ``crop_scale`` / ``crop_ratio``, squashed)."""
-    crop_scale: list[float] = field(default_factory=lambda: [0.25, 1.0])
+    crop_scale: list[float] = field(default_factory=lambda: list(CROP_SCALE))
     """With random_resized_crop: the range of the crop's share of the photo's area."""
-    crop_ratio: list[float] = field(default_factory=lambda: [0.75, 4.0 / 3.0])
+    crop_ratio: list[float] = field(default_factory=lambda: list(CROP_RATIO))
     """With random_resized_crop: the range of the crop's aspect ratio relative to the photo's own (log-uniform)."""
     flip: bool = True
     min_colorfulness: float = 10.0

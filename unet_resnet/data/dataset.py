@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from unet_resnet.config import DamageConfig, HintConfig
+from unet_resnet.config import CROP_RATIO, CROP_SCALE, RESIZE_MODES, DamageConfig, HintConfig
 from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.damage import damage as damage_L
 from unet_resnet.data.hints import sample_hints
@@ -27,13 +27,6 @@ from unet_resnet.data.imageio import ImageReadError, apply_orientation, exif_ori
 from unet_resnet.data.photos import DataError
 
 log = logging.getLogger(__name__)
-
-RESIZE_MODES = ("squash", "random_crop", "center_crop", "random_resized_crop")
-CROP_SCALE = (0.25, 1.0)
-"""Default share of the photo's area that a random resized crop keeps (``data.crop_scale``)."""
-CROP_RATIO = (0.75, 4.0 / 3.0)
-"""Default aspect ratio of a random resized crop relative to the photo's own (``data.crop_ratio``)."""
-
 
 def resized_crop_box(
     h: int, w: int, rng: np.random.Generator, scale: Sequence[float], ratio: Sequence[float]
