@@ -14,6 +14,7 @@ import torch
 
 from unet_resnet.cli.evaluate import main
 from unet_resnet.data.imageio import read_rgb8
+from unet_resnet.evaluation.evaluate import against_gray
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.metrics import image_scores
 
@@ -71,6 +72,23 @@ def test_writes_every_promised_file_with_the_grayscale_baseline(
         pred, truth = read_rgb8(preds / Path(name).with_suffix(".png")), read_rgb8(photos / name)
         assert pred.shape == truth.shape
         assert image_scores(pred, truth) == pytest.approx(row["model"])
+    above = sum(row["model"]["psnr"] > row["gray"]["psnr"] for row in rows.values())
+    assert report["against_gray"]["above"] == above and report["against_gray"]["images"] == 4
+    assert "Against gray, photo by photo" in table
+
+
+def test_against_gray_names_the_largest_losses() -> None:
+    def row(path: str, model: float, gray: float) -> dict:
+        return {"path": path, "model": {"psnr": model}, "gray": {"psnr": gray}}
+
+    rows = [row("a.jpg", 25.0, 24.0), row("b.jpg", 21.0, 31.0), row("c.jpg", 23.0, 22.0), row("d.jpg", 20.0, 22.0)]
+    summary = against_gray(rows, worst=1)
+    assert summary["above"] == 2 and summary["images"] == 4
+    assert summary["mean_psnr_difference"] == pytest.approx((1 - 10 + 1 - 2) / 4)
+    assert summary["worst"] == [{"path": "b.jpg", "psnr_difference": pytest.approx(-10.0)}]
+    assert summary["mean_psnr_difference_without_worst"] == pytest.approx((1 + 1 - 2) / 3)
+    # only losses are listed as losses: a model above gray everywhere has none
+    assert against_gray([row("a.jpg", 25.0, 24.0)])["worst"] == []
 
 
 def test_agrees_with_the_neutral_scorer(photos: Path, tiny_generator_ckpt: Path, tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ the photo's own full-resolution L kept) and rounded to 8 bits as ``infer.py`` wr
 and the grayscale baseline (the photo's L with ``a = b = 0``) are both scored against the 8-bit photo with
 :mod:`unet_resnet.metrics`, so every report shows what the model adds over no colour at all. Writes to ``--out``:
 
-- ``metrics.json``: means for the model and the baseline, then every image's figures;
+- ``metrics.json``: means for the model and the baseline, the photo-by-photo comparison with gray
+  (``against_gray``: on how many photos the model beats it, and its largest losses), then every image's figures;
 - ``metrics.md``: the same as markdown tables;
 - ``contact_sheet.png``: rows of gray | predicted | truth for a fixed, evenly spaced subset of the photos.
 
@@ -140,7 +141,33 @@ def evaluate(
         for system in SYSTEMS:
             results[system]["fid"] = fid_from_features(np.concatenate(feats[system]), truth_feats)
     results["per_image"] = per_image
+    results["against_gray"] = against_gray(per_image)
     return results, contact_sheet(triples)
+
+
+def against_gray(per_image: list[dict[str, Any]], worst: int = 5) -> dict[str, Any]:
+    """How the model's PSNR compares with the grayscale baseline photo by photo.
+
+    A mean PSNR below gray can come from a few photos coloured badly wrong (a near-neutral scene painted in
+    colour loses 5-10 dB) or from many small losses; this tells which: ``above`` photos score higher than gray,
+    ``share_of_gap_in_worst`` is the part of the mean difference that the ``worst`` largest losses make.
+    """
+    deltas = [(row["model"]["psnr"] - row["gray"]["psnr"], row["path"]) for row in per_image]
+    finite = [(d, p) for d, p in deltas if math.isfinite(d)]
+    finite.sort()
+    total = sum(d for d, _ in finite)
+    worst_rows = [(d, p) for d, p in finite[:worst] if d < 0]
+    return {
+        "images": len(deltas),
+        "above": sum(d > 0 for d, _ in deltas),
+        "mean_psnr_difference": total / len(finite) if finite else None,
+        "worst": [{"path": p, "psnr_difference": d} for d, p in worst_rows],
+        "mean_psnr_difference_without_worst": (
+            (total - sum(d for d, _ in worst_rows)) / (len(finite) - len(worst_rows))
+            if len(finite) > len(worst_rows)
+            else None
+        ),
+    }
 
 
 def fmt(value: Any, decimals: int) -> str:
@@ -156,7 +183,9 @@ def markdown(results: dict[str, Any], title: str, fid_note: str) -> str:
     for system in SYSTEMS:
         cells = [fmt(results[system][k], d) for k, _, d in COLUMNS]
         lines.append(f"| {names[system]} | " + " | ".join(cells) + " |")
-    lines += ["", fid_note, "", "## Per image", ""]
+    lines += ["", fid_note, ""]
+    lines += against_gray_lines(results.get("against_gray"))
+    lines += ["## Per image", ""]
     lines += [
         "| photo | PSNR model | PSNR gray | SSIM model | SSIM gray | ab L1 model | ab L1 gray | CF pred | CF truth |"
     ]
@@ -167,6 +196,21 @@ def markdown(results: dict[str, Any], title: str, fid_note: str) -> str:
         decimals = [2, 2, 4, 4, 2, 2, 2, 2]
         lines.append(f"| {row['path']} | " + " | ".join(fmt(c, d) for c, d in zip(cells, decimals, strict=True)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def against_gray_lines(summary: dict[str, Any] | None) -> list[str]:
+    """Two sentences on the photo-by-photo comparison with gray (nothing when it was not computed)."""
+    if not summary or summary["mean_psnr_difference"] is None:
+        return []
+    line = (
+        f"Against gray, photo by photo: the model's PSNR is higher on {summary['above']} of {summary['images']} "
+        f"photos; mean difference {summary['mean_psnr_difference']:+.2f} dB."
+    )
+    if summary["worst"]:
+        names = ", ".join(f"{w['path']} ({w['psnr_difference']:+.1f} dB)" for w in summary["worst"])
+        rest = summary["mean_psnr_difference_without_worst"]
+        line += f" Largest losses: {names}" + (f"; without them {rest:+.2f} dB." if rest is not None else ".")
+    return [line, ""]
 
 
 def fid_note(fid_weights: Path | None, images: int) -> str:
