@@ -19,14 +19,18 @@ on ``val`` and ``faces`` beside our plain model (0 points) and the grayscale bas
 ``hint_sweep`` entry of ``results.json`` (docs/hints.md).
 
 **A/B mode** (``--arm``, repeatable): recipes of this project against each other over several seeds at the same
-budget, each arm ``NAME:OVERRIDE OVERRIDE ...`` (config overrides on ``--config``), each seed a full training,
-inference and scoring on ``val``, ``faces`` and ``samples``; writes ``ab.json`` and ``ab.md`` (mean and
+budget, each arm ``NAME:WORD WORD ...``: config overrides on ``--config`` (``section.key=value``) and, after or
+among them, ``infer.py`` options for that arm (``--size 160``, ``--hint-spread 0``; added to ``--infer-args``).
+Each seed is a full training, inference and scoring on ``val``, ``faces`` and ``samples``; arms with the same
+overrides (say, one recipe inferred two ways) share one training per seed, so their difference is the inference
+alone; writes ``ab.json`` and ``ab.md`` (mean and
 standard deviation over seeds of each figure, per arm and set, with the grayscale baseline) and
 ``ab_sheet_samples.png`` (gray | each arm at the first seed | truth). ``--epochs P G`` replaces the wall-clock
 budget by a fixed number of epochs per stage (equal steps for every arm, whatever else runs on the machine).
 Finished runs are kept and skipped when the command is run again.
 
     python benchmarks/quality.py --arm "original:" --arm "candidate:train.ema_decay=0.999" --seeds 0 1 2
+    python benchmarks/quality.py --arm "128:" --arm "160:--size 160" --seeds 0 1 2   # one training per seed
 
 Exits 0 with a message when ``../shared`` is absent.
 """
@@ -36,6 +40,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -280,11 +286,30 @@ def main() -> int:
     return 0
 
 
-def parse_arm(text: str) -> tuple[str, list[str]]:
-    name, sep, overrides = text.partition(":")
-    if not sep or not name.strip():
-        sys.exit(f"quality: --arm {text!r} must look like NAME:OVERRIDES, e.g. 'ema:train.ema_decay=0.999'")
-    return name.strip(), overrides.split()
+OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_][\w.]*=")
+"""A config override (``section.key=value``); any other word of an arm is an ``infer.py`` argument."""
+
+
+def parse_arm(text: str) -> tuple[str, list[str], list[str]]:
+    """``NAME:WORDS`` -> ``(name, config overrides, infer.py arguments)``; words are split as a shell would."""
+    name, sep, rest = text.partition(":")
+    if not sep or not name.strip() or "/" in name:
+        sys.exit(
+            f"quality: --arm {text!r} must look like NAME:OVERRIDES [INFER ARGS], e.g. 'ema:train.ema_decay=0.999' "
+            "or 'small:--size 96' (a name without '/')"
+        )
+    try:
+        words = shlex.split(rest)
+    except ValueError as e:
+        sys.exit(f"quality: --arm {text!r}: {e}")
+    overrides = [w for w in words if OVERRIDE.match(w)]
+    infer_args = [w for w in words if not OVERRIDE.match(w)]
+    if infer_args and not infer_args[0].startswith("-"):
+        sys.exit(
+            f"quality: --arm {text!r}: {infer_args[0]!r} is neither a config override (section.key=value) "
+            "nor an infer.py option (--name ...)"
+        )
+    return name.strip(), overrides, infer_args
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -297,7 +322,13 @@ def ab_main(
     args: argparse.Namespace, sets: dict[str, Path], data: Path, scorer: Path, out: Path, env: dict[str, str]
 ) -> int:
     """Arms x seeds at one budget; every run trained, colorized and scored like ``ours`` in the main protocol."""
-    arms = dict(parse_arm(a) for a in args.arm)
+    parsed = [parse_arm(a) for a in args.arm]
+    names = [name for name, _, _ in parsed]
+    repeated = sorted(n for n in set(names) if names.count(n) > 1)
+    if repeated:
+        sys.exit(f"quality: two --arm options share the name {repeated[0]!r}; give each arm its own name")
+    arms = {name: overrides for name, overrides, _ in parsed}
+    arm_infer = {name: infer_args for name, _, infer_args in parsed}
     if args.epochs:
         budget = ["train.time_budget_min=0", f"train.pretrain_epochs={args.epochs[0]}"]
         budget += [f"train.gan_epochs={args.epochs[1]}"]
@@ -307,29 +338,39 @@ def ab_main(
     gray = {name: score(scorer, truth, None, out / f"score_gray_{name}.json") for name, truth in sets.items()}
     runs: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in arms}
     for seed in args.seeds:  # seed by seed, so a stopped comparison still has every arm at the first seeds
+        trained: dict[tuple[str, ...], tuple[str, Path, float]] = {}  # arms with the same overrides share a training
         for arm, overrides in arms.items():
             tag = f"{arm}-s{seed}"
             done = out / "ab" / tag / "run.json"
+            key = tuple(overrides)
             if done.is_file():
-                runs[arm][seed] = json.loads(done.read_text())
+                runs[arm][seed] = kept = json.loads(done.read_text())
+                by = kept.get("trained_by", tag)
+                trained.setdefault(key, (by, out / "ab" / by / "run", kept["train_s"]))
                 print(f"quality: {tag} already done, kept", flush=True)
                 continue
-            run_dir = out / "ab" / tag / "run"
-            if (run_dir / "last.pt").is_file():
-                sys.exit(f"quality: {run_dir} holds an unfinished run; delete it to train {tag} again")
-            cmd = [sys.executable, "train.py", "-c", args.config, f"data.train={data / 'train'}", *budget]
-            cmd += [f"log.dir={run_dir.parent}", "log.name=run", f"train.threads={args.threads}"]
-            cmd += [f"train.seed={seed}", *overrides]
-            t0 = time.time()
-            wait(run(cmd, logs / f"{tag}_train.log", env), f"training {tag}", logs / f"{tag}_train.log")
-            train_s = time.time() - t0
+            if key in trained:
+                trained_by, run_dir, train_s = trained[key]
+                print(f"quality: {tag} uses the training of {trained_by} (same config overrides)", flush=True)
+            else:
+                trained_by, run_dir = tag, out / "ab" / tag / "run"
+                if (run_dir / "last.pt").is_file():
+                    sys.exit(f"quality: {run_dir} holds an unfinished run; delete it to train {tag} again")
+                cmd = [sys.executable, "train.py", "-c", args.config, f"data.train={data / 'train'}", *budget]
+                cmd += [f"log.dir={run_dir.parent}", "log.name=run", f"train.threads={args.threads}"]
+                cmd += [f"train.seed={seed}", *overrides]
+                t0 = time.time()
+                wait(run(cmd, logs / f"{tag}_train.log", env), f"training {tag}", logs / f"{tag}_train.log")
+                train_s = time.time() - t0
+                trained[key] = (tag, run_dir, train_s)
             result: dict[str, Any] = {"arm": arm, "seed": seed, "overrides": overrides, "train_s": round(train_s, 1)}
+            result |= {"infer_args": arm_infer[arm], "trained_by": trained_by}
             log_lines = (run_dir / "metrics.jsonl").read_text().splitlines()
             result["steps"] = json.loads(log_lines[-1])["step"] if log_lines else 0
             for name, truth in sets.items():
                 dest = out / "ab" / tag / name
                 infer = ["infer.py", "--in", str(truth), "--out", str(dest), "--ckpt", str(run_dir / "last.pt")]
-                infer += ["--overwrite", "--quiet", "--device", "cpu", *args.infer_args.split()]
+                infer += ["--overwrite", "--quiet", "--device", "cpu", *args.infer_args.split(), *arm_infer[arm]]
                 wait(
                     run([sys.executable, *infer], logs / f"{tag}_{name}.log", env),
                     f"{tag} on {name}",
@@ -353,7 +394,8 @@ def ab_main(
             cells = " | ".join(f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in AB_METRICS)
             lines.append(f"| {arm} | {steps:.0f} | {cells} |")
         lines.append("")
-    summary = {"budget": budget, "seeds": args.seeds, "arms": arms, "gray": gray, "runs": runs, "table": table}
+    summary = {"budget": budget, "seeds": args.seeds, "arms": arms, "arm_infer_args": arm_infer}
+    summary |= {"gray": gray, "runs": runs, "table": table}
     (out / "ab.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "ab.md").write_text("\n".join(lines))
     first = args.seeds[0]
