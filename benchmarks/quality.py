@@ -227,7 +227,8 @@ def main() -> int:
     for name, truth in sets.items():
         dest = out / "ours" / name
         infer = ["infer.py", "--in", str(truth), "--out", str(dest), "--ckpt", str(ckpt), "--overwrite", "--quiet"]
-        p = run([sys.executable, *infer, "--device", "cpu", *args.infer_args.split()], logs / f"our_{name}.log", env)
+        infer += ["--device", "cpu", *shlex.split(args.infer_args)]
+        p = run([sys.executable, *infer], logs / f"our_{name}.log", env)
         wait(p, f"our inference on {name}", logs / f"our_{name}.log")
         preds["ours"][name] = dest
         preds["reference"][name] = None
@@ -338,22 +339,21 @@ def ab_main(
     gray = {name: score(scorer, truth, None, out / f"score_gray_{name}.json") for name, truth in sets.items()}
     runs: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in arms}
     for seed in args.seeds:  # seed by seed, so a stopped comparison still has every arm at the first seeds
-        trained: dict[tuple[str, ...], tuple[str, Path, float]] = {}  # arms with the same overrides share a training
+        trained: dict[tuple[str, ...], tuple[str, float]] = {}  # (tag, seconds): arms with the same overrides share it
         for arm, overrides in arms.items():
             tag = f"{arm}-s{seed}"
             done = out / "ab" / tag / "run.json"
             key = tuple(overrides)
             if done.is_file():
                 runs[arm][seed] = kept = json.loads(done.read_text())
-                by = kept.get("trained_by", tag)
-                trained.setdefault(key, (by, out / "ab" / by / "run", kept["train_s"]))
+                trained.setdefault(key, (kept.get("trained_by", tag), kept["train_s"]))
                 print(f"quality: {tag} already done, kept", flush=True)
                 continue
-            if key in trained:
-                trained_by, run_dir, train_s = trained[key]
+            trained_by, train_s = trained.get(key, (tag, 0.0))
+            run_dir = out / "ab" / trained_by / "run"
+            if trained_by != tag:
                 print(f"quality: {tag} uses the training of {trained_by} (same config overrides)", flush=True)
             else:
-                trained_by, run_dir = tag, out / "ab" / tag / "run"
                 if (run_dir / "last.pt").is_file():
                     sys.exit(f"quality: {run_dir} holds an unfinished run; delete it to train {tag} again")
                 cmd = [sys.executable, "train.py", "-c", args.config, f"data.train={data / 'train'}", *budget]
@@ -362,7 +362,7 @@ def ab_main(
                 t0 = time.time()
                 wait(run(cmd, logs / f"{tag}_train.log", env), f"training {tag}", logs / f"{tag}_train.log")
                 train_s = time.time() - t0
-                trained[key] = (tag, run_dir, train_s)
+                trained[key] = (tag, train_s)
             result: dict[str, Any] = {"arm": arm, "seed": seed, "overrides": overrides, "train_s": round(train_s, 1)}
             result |= {"infer_args": arm_infer[arm], "trained_by": trained_by}
             log_lines = (run_dir / "metrics.jsonl").read_text().splitlines()
@@ -370,7 +370,7 @@ def ab_main(
             for name, truth in sets.items():
                 dest = out / "ab" / tag / name
                 infer = ["infer.py", "--in", str(truth), "--out", str(dest), "--ckpt", str(run_dir / "last.pt")]
-                infer += ["--overwrite", "--quiet", "--device", "cpu", *args.infer_args.split(), *arm_infer[arm]]
+                infer += ["--overwrite", "--quiet", "--device", "cpu", *shlex.split(args.infer_args), *arm_infer[arm]]
                 wait(
                     run([sys.executable, *infer], logs / f"{tag}_{name}.log", env),
                     f"{tag} on {name}",
