@@ -59,9 +59,14 @@ def no_autocast() -> AbstractContextManager[object]:
 
 
 def _sync(module: nn.Module, last: bool) -> AbstractContextManager[object]:
-    """DDP: skip the gradient all-reduce on all but the last micro-batch."""
-    if isinstance(module, DDP) and not last:
-        return module.no_sync()
+    """DDP: skip the gradient all-reduce on all but the last micro-batch.
+
+    Training wraps DDP inside ``torch.compile`` (an ``OptimizedModule`` whose ``_orig_mod`` is the DDP wrapper), so
+    the DDP module is looked for under the compile wrapper too: without that, every micro-batch is all-reduced.
+    """
+    ddp = getattr(module, "_orig_mod", module)
+    if isinstance(ddp, DDP) and not last:
+        return ddp.no_sync()
     return contextlib.nullcontext()
 
 
