@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +101,21 @@ def test_precise_bn_off_keeps_the_running_averages(tiny_config: Callable[..., Pa
     saved = torch.load(run.run_dir / "last.pt", weights_only=True)["generator"]
     tracked = [int(v) for k, v in saved.items() if k.endswith("num_batches_tracked")]
     assert tracked and all(n == run.progress.step for n in tracked), "running averages over every training step"
+
+
+def test_every_rank_runs_the_same_number_of_precise_bn_batches(tmp_path: Path) -> None:
+    """With SyncBatchNorm every precise-BN forward pass is a collective: unequal shares would deadlock the ranks."""
+    worker = Path(__file__).with_name("bn_ranks_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    init = f"file://{tmp_path / 'pg'}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(worker), init, str(rank)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for rank in (0, 1)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err.decode()[-2000:]
+    counts = [out.decode().strip() for out, _ in outs]
+    assert counts[0] == counts[1] == "batches=1", counts

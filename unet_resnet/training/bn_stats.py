@@ -109,8 +109,14 @@ def bn_batches(
     channels_last: bool = False,
 ) -> Iterable[torch.Tensor]:
     """This rank's share of ``dataset[indices]`` as model inputs on ``device``, in batches (``indices``: whatever keys
-    the dataset takes, ``(index, draw)`` for :class:`~unet_resnet.data.dataset.LabDataset`)."""
-    keys: Any = list(indices)[rank::world_size]  # Subset passes each key to the dataset as it is
+    the dataset takes, ``(index, draw)`` for :class:`~unet_resnet.data.dataset.LabDataset`).
+
+    Every rank gets the same number of photos, hence the same number and sizes of batches (the last
+    ``len(indices) % world_size`` keys are left out): with SyncBatchNorm each forward pass is a collective, and a
+    rank with one batch more would wait for the others forever.
+    """
+    usable = len(indices) - len(indices) % world_size
+    keys: Any = list(indices)[:usable][rank::world_size]  # Subset passes each key to the dataset as it is
     shard = Subset(dataset, keys)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for cond, _target in DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=0):
