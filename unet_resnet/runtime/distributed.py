@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from unet_resnet.config import ConfigError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -33,11 +35,21 @@ def launched_by_torchrun() -> bool:
     return all(k in os.environ for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
 
 
-def pick_device(preference: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> this rank's GPU if CUDA is available, else CPU; ``cuda`` -> the local rank's GPU."""
+def pick_device(preference: str, local_rank: int = 0, world_size: int = 1) -> torch.device:
+    """``auto`` -> this rank's GPU if CUDA is available, else CPU; ``cuda`` -> the local rank's GPU.
+
+    With several processes (``world_size > 1``) a numbered GPU (``cuda:N``) is refused: it would put every rank on
+    the same GPU. Each rank takes GPU ``LOCAL_RANK``; ``CUDA_VISIBLE_DEVICES`` chooses which GPUs those are.
+    """
     if preference == "auto":
         preference = "cuda" if torch.cuda.is_available() else "cpu"
     if preference.startswith("cuda"):
+        if world_size > 1 and preference != "cuda":
+            raise ConfigError(
+                f"device {preference!r} would put all {world_size} processes on the same GPU; under torchrun use "
+                "device=cuda (each process takes the GPU of its LOCAL_RANK) and choose the GPUs with "
+                "CUDA_VISIBLE_DEVICES, e.g. CUDA_VISIBLE_DEVICES=2,3 torchrun --nproc_per_node=2 ..."
+            )
         if not torch.cuda.is_available():
             raise RuntimeError(f"device {preference!r} was asked for, but CUDA is not available; use device=cpu")
         if preference == "cuda":
@@ -51,7 +63,7 @@ def init_distributed(device_preference: str = "auto", timeout_min: float = 30.0)
         return DistInfo(0, 0, 1, pick_device(device_preference))
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     world_size = int(os.environ["WORLD_SIZE"])
-    device = pick_device(device_preference, local_rank)
+    device = pick_device(device_preference, local_rank, world_size)
     if device.type == "cuda":
         torch.cuda.set_device(device)  # before init_process_group, so nccl binds the right GPU
     if not dist.is_initialized():
