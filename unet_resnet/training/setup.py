@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     if t.rec_loss != "l1" or t.rebalance > 0:
         run.rec_loss = reconstruction_loss(t.rec_loss, t.huber_delta, t.rebalance, run.l1_weights)
     if info.is_main:
-        dump_config(cfg, run_dir / "config.yaml")
+        dump_config(cfg, run_dir / RUN_CLAIM)
         log_run(run)
     if writer_class is not None:
         run.writer = writer_class(str(run_dir / "tensorboard"))
@@ -107,19 +108,38 @@ def tensorboard_writer(cfg: Config, info: DistInfo) -> Any:
 
 
 def make_run_dir(cfg: Config, info: DistInfo) -> Path:
-    """``log.dir/log.name``, or a numbered sibling if that exists: an earlier run is never overwritten."""
+    """``log.dir/log.name``, or a numbered sibling if that is taken: an earlier run is never overwritten, and two
+    runs started at once never share a folder (see :func:`claim_run_dir`)."""
     chosen: list[str] = [""]
     if info.is_main:
-        base = Path(cfg.log.dir) / (cfg.log.name or "run")
-        run_dir, n = base, 1
-        while run_dir.exists() and any(run_dir.iterdir()):
-            n += 1
-            run_dir = base.with_name(f"{base.name}-{n}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        chosen[0] = str(run_dir)
+        chosen[0] = str(claim_run_dir(Path(cfg.log.dir) / (cfg.log.name or "run")))
     if info.distributed:
         dist.broadcast_object_list(chosen, src=0)
     return Path(chosen[0])
+
+
+RUN_CLAIM = "config.yaml"
+"""The file whose exclusive creation claims a run folder (the run's config is written into it afterwards)."""
+
+
+def claim_run_dir(base: Path) -> Path:
+    """``base`` or the first of ``base-2``, ``base-3``, ... that is free, claimed atomically.
+
+    A folder is free when it is missing or empty. Checking, then creating, is not enough (a second process can
+    check in between), so a folder is taken by creating its :data:`RUN_CLAIM` with ``O_EXCL``: of two processes
+    only one can, and the other moves on to the next name.
+    """
+    n = 1
+    while True:
+        run_dir = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not any(run_dir.iterdir()):
+            try:
+                os.close(os.open(run_dir / RUN_CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                return run_dir
+            except FileExistsError:
+                pass  # claimed by another run between our look and our claim
+        n += 1
 
 
 def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
