@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -30,3 +33,26 @@ def test_each_rank_takes_the_gpu_of_its_local_rank() -> None:
     assert distributed.pick_device("cuda", local_rank=1, world_size=2) == torch.device("cuda", 1)
     assert distributed.pick_device("auto", local_rank=1, world_size=2) == torch.device("cuda", 1)
     assert distributed.pick_device("cuda:1", local_rank=0, world_size=1) == torch.device("cuda", 1)  # one process
+
+
+def test_cuda_runs_autotune_convolutions_and_cpu_runs_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unet_resnet.runtime.backends import configure_backends
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    configure_backends(torch.device("cpu"))
+    assert torch.backends.cudnn.benchmark is False
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    try:
+        configure_backends(torch.device("cuda", 0))  # only flags: no GPU is touched
+        assert torch.backends.cudnn.benchmark is True and torch.backends.cuda.matmul.allow_tf32 is True
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
+def test_the_declared_torch_floor_has_the_gradient_scaler_training_uses() -> None:
+    from unet_resnet.runtime.backends import MIN_TORCH
+
+    setup_cfg = (Path(__file__).resolve().parents[2] / "setup.cfg").read_text()
+    floor = re.search(r"^\s*torch>=([0-9.]+)\s*$", setup_cfg, re.M)
+    assert floor, "setup.cfg names no torch floor"
+    assert tuple(int(x) for x in floor.group(1).split(".")[:2]) >= MIN_TORCH >= (2, 3)

@@ -22,6 +22,7 @@ from unet_resnet.data.photos import DataError, filter_color, read_list, split_tr
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
+from unet_resnet.runtime.backends import configure_backends
 from unet_resnet.runtime.distributed import DistInfo, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
 from unet_resnet.training.bn_stats import bn_photo_indices
@@ -41,6 +42,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     Raises ``ConfigError``, ``DataError``, ``CheckpointError`` or ``EncoderWeightsError`` with what to change.
     """
     info = init_distributed(cfg.train.device, cfg.train.dist_timeout_min)
+    configure_backends(info.device)
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     writer_class = tensorboard_writer(cfg, info)  # checked before anything is written
