@@ -29,6 +29,8 @@ class Progress:
     """Where a run is: the stage, the epoch within it, samples of that epoch already consumed on this rank.
 
     Saved in every checkpoint as a plain dict; resuming continues from the next sample of the same epoch.
+    ``samples_done`` counts one rank's samples, so it is only meaningful with the ``world_size`` that wrote it
+    (see :meth:`rescale`).
     """
 
     stage: str = "pretrain"
@@ -37,6 +39,19 @@ class Progress:
     step: int = 0
     elapsed: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     best: dict[str, float] = field(default_factory=dict)
+    world_size: int = 1
+
+    def rescale(self, world_size: int) -> int:
+        """Move the position in the epoch to ``world_size`` processes; returns how many photos will be seen twice.
+
+        The epoch's order is one permutation that the ranks take in turn (rank ``r`` gets positions ``r``,
+        ``r + W``, ...), so after ``samples_done`` per rank the first ``samples_done x W`` photos of the permutation
+        are done, whatever ``W``. With ``W'`` processes the epoch goes on from the same point when ``W'`` divides
+        it; otherwise from the last point before it that ``W'`` divides (fewer than ``W'`` photos again).
+        """
+        done = self.samples_done * self.world_size
+        self.samples_done, self.world_size = done // world_size, world_size
+        return done - self.samples_done * world_size
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,10 +61,12 @@ class Progress:
             "step": self.step,
             "elapsed": dict(self.elapsed),
             "best": dict(self.best),
+            "world_size": self.world_size,
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Progress:
+    def from_dict(cls, d: dict[str, Any], world_size: int = 1) -> Progress:
+        """A saved progress; ``world_size`` is assumed for checkpoints that did not record theirs."""
         return cls(
             d["stage"],
             int(d["epoch"]),
@@ -57,6 +74,7 @@ class Progress:
             int(d["step"]),
             dict(d["elapsed"]),
             dict(d.get("best", {})),
+            int(d.get("world_size", world_size)),
         )
 
 

@@ -57,7 +57,20 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run_dir = Path(resume).parent if resume else make_run_dir(cfg, info)
     autocast = autocast_factory(info.device, dtype)
     run = Run(
-        cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
+        cfg,
+        info,
+        run_dir,
+        G,
+        D,
+        nets,
+        opt_G,
+        opt_D,
+        spec,
+        train_set,
+        val_set,
+        autocast,
+        Progress(stages[0], world_size=info.world_size),
+        stages,
     )
     if cfg.train.ema_decay > 0:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)

@@ -8,6 +8,7 @@ inference load) and ``generator_train`` the training weights (what resume loads)
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from unet_resnet.training.ema import GeneratorEMA
 from unet_resnet.training.losses import RecLoss
 from unet_resnet.training.progress import STAGES, Progress
 from unet_resnet.training.steps import Nets, Optim
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -114,7 +117,20 @@ class Run:
         self.opt_G.scaler.load_state_dict(state["scaler_G"])
         self.opt_D.scaler.load_state_dict(state["scaler_D"])
         set_rng_state(state["rng"])
-        self.progress = Progress.from_dict(state["progress"])
+        self.progress = Progress.from_dict(state["progress"], self.info.world_size)
+        saved_world = self.progress.world_size
+        if saved_world != self.info.world_size:
+            again = self.progress.rescale(self.info.world_size)
+            if self.info.is_main:
+                log.warning(
+                    "resuming with %d processes a checkpoint written by %d: the epoch goes on from its photo %d "
+                    "(%d photos seen twice); the global batch is now %d",
+                    self.info.world_size,
+                    saved_world,
+                    self.progress.samples_done * self.info.world_size,
+                    again,
+                    self.cfg.data.batch_size * self.info.world_size * self.cfg.train.accum_steps,
+                )
         if self.progress.stage not in self.stages:
             self.stages = list(STAGES[STAGES.index(self.progress.stage) :])
 
