@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unet_resnet.models import checkpoint as ckpt_io
 from unet_resnet.models.generator import UNetGenerator
@@ -23,10 +25,19 @@ def test_compiled_model_saves_bare_keys() -> None:
     UNetGenerator("none", [32, 16, 16, 8, 8]).load_state_dict(state)
 
 
-def test_ddp_prefixes_are_stripped() -> None:
-    G = UNetGenerator("none", [32, 16, 16, 8, 8])
-    wrapped = {f"module._orig_mod.{k}": v for k, v in G.state_dict().items()}
-    UNetGenerator("none", [32, 16, 16, 8, 8]).load_state_dict(ckpt_io.clean_state_dict(wrapped))
+def test_ddp_and_compile_wrappers_save_bare_keys(tmp_path: Path) -> None:
+    """Both orders of the two wrappers a run may use (training: compile(DDP(G))), as they really prefix keys."""
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
+    try:
+        G = UNetGenerator("none", [32, 16, 16, 8, 8])
+        for wrapped in (torch.compile(DDP(G)), DDP(torch.compile(G))):
+            assert all(k.startswith(("_orig_mod.module.", "module._orig_mod.")) for k in wrapped.state_dict())
+            fresh = UNetGenerator("none", [32, 16, 16, 8, 8])
+            fresh.load_state_dict(ckpt_io.clean_state_dict(wrapped.state_dict()))
+            assert ckpt_io.state_dict_of(wrapped).keys() == G.state_dict().keys()
+            assert ckpt_io.unwrap(wrapped) is G
+    finally:
+        dist.destroy_process_group()
 
 
 def test_foreign_file_is_rejected_with_its_name(tmp_path: Path) -> None:

@@ -37,9 +37,12 @@ def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Strip ``module.`` / ``_orig_mod.`` prefixes a wrapped model's state dict may carry."""
     out = {}
     for key, value in state.items():
-        for prefix in ("module.", "_orig_mod."):
-            while key.startswith(prefix):
-                key = key[len(prefix) :]
+        stripped = True
+        while stripped:  # in any order and nesting: compile(DDP(G)) gives "_orig_mod.module."
+            stripped = False
+            for prefix in ("module.", "_orig_mod."):
+                if key.startswith(prefix):
+                    key, stripped = key[len(prefix) :], True
         out[key.replace("._orig_mod.", ".").replace(".module.", ".")] = value
     return out
 
