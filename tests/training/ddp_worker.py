@@ -25,8 +25,8 @@ def main() -> int:
     code = train_main(["-c", config])
     if code == 0:
         run = runs[0]
-        params = {f"G.{k}": v.detach().cpu() for k, v in run.G.named_parameters()}
-        params |= {f"D.{k}": v.detach().cpu() for k, v in run.D.named_parameters()}
+        params = {f"G.{k}": v.detach().cpu() for k, v in run.trainer.G.named_parameters()}
+        params |= {f"D.{k}": v.detach().cpu() for k, v in run.trainer.D.named_parameters()}
         torch.save({"params": params, "run_dir": str(run.run_dir)}, dump_dir / f"rank{run.info.rank}.pt")
     return code
 

@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from unet_resnet.config import load_config
 from unet_resnet.training import loop
-from unet_resnet.training.bn_stats import batchnorms, bn_photo_indices, recompute_bn_stats
+from unet_resnet.training.bn_stats import batchnorms, bn_photo_indices, capped_photo_indices, recompute_bn_stats
 from unet_resnet.training.setup import setup
 from unet_resnet.training.validation import validate
 
@@ -70,33 +70,42 @@ def test_photo_choice_is_seeded_and_bounded() -> None:
     assert a == b and len(a) == 10 and len({i for i, _ in a}) == 10 and all(0 <= i < 50 and d == 0 for i, d in a)
     assert a != bn_photo_indices(50, 10, seed=4)
     assert bn_photo_indices(6, 128, seed=0) == [(i, 0) for i in range(6)]
-    repeated = bn_photo_indices(6, 20, seed=0, repeat=True)  # hints or damage: new draws of the same photos
-    assert len(repeated) == len(set(repeated)) == 20 and {i for i, _ in repeated} == set(range(6))
-    assert max(d for _, d in repeated) == 3
+
+
+def test_precise_bn_costs_at_most_the_training_steps_and_uses_each_photo_once() -> None:
+    """4 photos, 1 training step of 2 between validations: one forward pass of 2 photos, not 128 / 2 passes."""
+    assert len(capped_photo_indices(4, 128, seed=0, batch_size=2, world_size=1, max_batches=1)) == 2
+    every = capped_photo_indices(4, 128, seed=0, batch_size=2, world_size=1, max_batches=100)
+    assert sorted(every) == [(i, 0) for i in range(4)], "each photo once, however many photos were asked for"
+    big = capped_photo_indices(50, 10, seed=3, batch_size=2, world_size=1, max_batches=100)
+    small = capped_photo_indices(50, 10, seed=3, batch_size=2, world_size=1, max_batches=2)
+    assert len(big) == 10 and len(small) == 4 and set(small) < set(big)
+    assert len(capped_photo_indices(7, 128, seed=0, batch_size=2, world_size=2, max_batches=100)) == 6
 
 
 @pytest.mark.slow
 def test_a_run_validates_and_saves_recomputed_statistics(tiny_config: Callable[..., Path]) -> None:
     run = setup(load_config(tiny_config(**{"train.precise_bn": 4})))
-    assert run.bn_set is not None and len(run.bn_indices) == 4
-    assert run.bn_set.resize == "squash" and not run.bn_set.flip, "precise BN sees photos as inference does"
+    assert run.precise_bn is not None and run.precise_bn.photos == 4
+    bn_set = run.precise_bn.dataset
+    assert bn_set.resize == "squash" and not bn_set.flip, "precise BN sees photos as inference does"
     loop.fit(run)
     saved = torch.load(run.run_dir / "last.pt", weights_only=True)["generator"]
-    G = run.user_G()
+    G = run.trainer.user_G()
     # recomputing again over the same photos changes nothing: the checkpoint holds the recomputed statistics
-    assert run.refresh_bn_stats() == 2  # 4 photos in batches of 2
+    assert run.refresh_bn_stats(max_batches=3) == 2  # 4 photos in batches of 2 (3 steps an epoch allow 3)
     for name, value in G.state_dict().items():
         if "running_" in name:
             torch.testing.assert_close(saved[name], value)
     logged = json.loads((run.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
-    again = validate(G, run.val_set, run.info.device, run.autocast, batch_size=2)
+    again = validate(G, run.val_set, run.info.device, run.trainer.autocast, batch_size=2)
     assert logged["val_ab_l1"] == pytest.approx(again["val_ab_l1"], rel=1e-9)
 
 
 @pytest.mark.slow
 def test_precise_bn_off_keeps_the_running_averages(tiny_config: Callable[..., Path]) -> None:
     run = setup(load_config(tiny_config(**{"train.precise_bn": 0})))
-    assert run.bn_set is None and run.refresh_bn_stats() == 0
+    assert run.precise_bn is None and run.refresh_bn_stats(max_batches=3) == 0
     loop.fit(run)
     saved = torch.load(run.run_dir / "last.pt", weights_only=True)["generator"]
     tracked = [int(v) for k, v in saved.items() if k.endswith("num_batches_tracked")]
@@ -115,7 +124,7 @@ def test_every_rank_runs_the_same_number_of_precise_bn_batches(tmp_path: Path) -
         for rank in (0, 1)
     ]
     outs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]
     counts = [out.decode().strip() for out, _ in outs]
     assert counts[0] == counts[1] == "batches=1", counts

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator
-from unet_resnet.training.steps import Nets, Optim, adversarial_loss, gan_step, pretrain_step
+from unet_resnet.training.steps import Nets, Optim, adversarial_loss, gan_step, no_autocast, pretrain_step
 
 SMALL = [32, 16, 16, 8, 8]
 
@@ -73,11 +75,18 @@ def test_discriminator_unchanged_by_generator_half() -> None:
     assert all(p.requires_grad for p in D.parameters()), "D must be trainable again after the step"
 
 
-def test_generator_step_uses_updated_discriminator_and_returns_stats() -> None:
-    G, D, opt_G, opt_D = make()
-    stats = gan_step(Nets(G, D, D, list(D.parameters())), opt_G, opt_D, [batch()], lambda_l1=100.0)
-    for key in ("loss_D", "loss_G", "adv", "l1", "D_real", "D_fake"):
-        assert torch.isfinite(stats[key]), key
+def test_generator_half_goes_through_the_updated_discriminator() -> None:
+    """The adversarial loss the G half reports is D-after-its-update on the fake, not D-before."""
+    G, D, opt_G, opt_D = make(lr=1e-2)  # a large step, so D before and after its update score the fake apart
+    cond, target = batch()
+    G_before, D_before = copy.deepcopy(G), copy.deepcopy(D)
+    stats = gan_step(Nets(G, D, D, list(D.parameters())), opt_G, opt_D, [(cond, target)], lambda_l1=100.0)
+    with torch.no_grad():
+        fake = G_before(cond)  # the fake of the step (training mode: BatchNorm on the batch, as in the step)
+        updated = adversarial_loss(copy.deepcopy(D)(cond, fake), True)
+        stale = adversarial_loss(D_before(cond, fake), True)
+    assert abs(float(updated) - float(stale)) > 1e-3, "the test cannot tell the two discriminators apart"
+    assert float(stats["adv"]) == pytest.approx(float(updated), rel=1e-5)
     assert float(stats["loss_G"]) == pytest.approx(float(stats["adv"] + 100.0 * stats["l1"]), rel=1e-5)
 
 
@@ -91,29 +100,39 @@ def test_pretrain_steps_lower_l1() -> None:
     assert last < 0.8 * first
 
 
-def test_accumulation_matches_one_big_batch_gradient() -> None:
-    """Two micro-batches of 2 give the same L1 gradient as one batch of 4 (BatchNorm in eval: batch-independent)."""
-    L, ab = batch(n=4, seed=3)
-    grads = []
-    for micro in ([(L, ab)], [(L[:2], ab[:2]), (L[2:], ab[2:])]):
-        G, _, opt_G, _ = make()
-        G.eval()
-        captured: list[torch.Tensor] = []
+class Capture(torch.optim.SGD):
+    """An optimizer that records the gradients it is given and changes nothing."""
 
-        class Capture(torch.optim.SGD):
-            def step(self, closure=None, out=captured, model=G):  # type: ignore[no-untyped-def]
-                out.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__(model.parameters(), lr=0.0)
+        self.model, self.grads = model, torch.empty(0)
 
-        opt = Optim(Capture(G.parameters(), lr=0.0), opt_G.scaler)
-        pretrain_step(G, opt, micro)
-        grads.append(captured[0])
-    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)
+    def step(self, closure=None):  # type: ignore[no-untyped-def]
+        self.grads = torch.cat([p.grad.flatten() for p in self.model.parameters() if p.grad is not None])
 
 
-def test_gan_step_with_accumulation_runs() -> None:
+def accumulated_grads(kind: str, micro: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+    """G's (and D's) gradients of one step over ``micro``. BatchNorm is in evaluation mode: in training mode a
+    batch of 4 is normalised by other statistics than two of 2, and no accumulation can make those equal."""
     G, D, opt_G, opt_D = make()
-    stats = gan_step(Nets(G, D, D, list(D.parameters())), opt_G, opt_D, [batch(seed=1), batch(seed=2)])
-    assert all(torch.isfinite(v) for v in stats.values())
+    G.eval(), D.eval()
+    cap_G, cap_D = Capture(G), Capture(D)
+    off = torch.amp.GradScaler("cpu", enabled=False)
+    if kind == "pretrain":
+        pretrain_step(G, Optim(cap_G, off), micro)
+        return (cap_G.grads,)
+    gan_step(Nets(G, D, D, list(D.parameters())), Optim(cap_G, off), Optim(cap_D, off), micro, lambda_l1=10.0)
+    return cap_G.grads, cap_D.grads
+
+
+@pytest.mark.parametrize("kind", ["pretrain", "gan"])
+def test_two_micro_batches_give_the_gradients_of_one_batch_twice_the_size(kind: str) -> None:
+    L, ab = batch(n=4, seed=3)
+    whole = accumulated_grads(kind, [(L, ab)])
+    halves = accumulated_grads(kind, [(L[:2], ab[:2]), (L[2:], ab[2:])])
+    for a, b in zip(whole, halves, strict=True):
+        assert a.abs().sum() > 0
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["bce", "lsgan"])
@@ -123,12 +142,18 @@ def test_adversarial_loss_targets(kind: str) -> None:
     assert float(adversarial_loss(confident_real, False, kind)) > 0.9
 
 
-def test_bf16_autocast_on_cpu_gives_finite_losses() -> None:
-    G, D, opt_G, opt_D = make()
-
-    def ctx():  # type: ignore[no-untyped-def]
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-
-    s1 = pretrain_step(G, opt_G, [batch()], ctx)
-    s2 = gan_step(Nets(G, D, D, list(D.parameters())), opt_G, opt_D, [batch()], autocast=ctx)
-    assert torch.isfinite(s1["l1"]) and all(torch.isfinite(v) for v in s2.values())
+def test_bf16_steps_compute_in_bf16_and_follow_the_fp32_gradients() -> None:
+    """Under CPU bf16 autocast the convolutions run in bf16, and the gradients point where fp32's do."""
+    L, ab = batch(n=4, seed=5)
+    dtypes: list[torch.dtype] = []
+    grads = {}
+    for name, ctx in (("fp32", no_autocast), ("bf16", lambda: torch.autocast("cpu", dtype=torch.bfloat16))):
+        G, D, _, _ = make()
+        G.encoder.conv1.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))  # type: ignore[union-attr]
+        cap_G, cap_D = Capture(G), Capture(D)
+        off = torch.amp.GradScaler("cpu", enabled=False)
+        gan_step(Nets(G, D, D, list(D.parameters())), Optim(cap_G, off), Optim(cap_D, off), [(L, ab)], autocast=ctx)
+        grads[name] = (cap_G.grads, cap_D.grads)
+    assert dtypes[0] == torch.float32 and dtypes[-1] == torch.bfloat16
+    for exact, low in zip(grads["fp32"], grads["bf16"], strict=True):
+        assert torch.nn.functional.cosine_similarity(exact, low, dim=0) > 0.98

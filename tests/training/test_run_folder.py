@@ -47,7 +47,7 @@ def test_two_runs_started_at_once_get_different_folders(tmp_path: Path) -> None:
     outs = [p.communicate(timeout=180) for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]
-    a, b = ({line for line in out.decode().split()} for out, _ in outs)
+    a, b = (set(out.decode().split()) for out, _ in outs)
     assert len(a) == len(b) == 60, "a process was given the same folder twice"
     assert not a & b, f"folders given to both runs: {sorted(a & b)[:5]}"
     assert len(list(runs.iterdir())) == 120

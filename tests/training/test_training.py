@@ -18,6 +18,7 @@ from unet_resnet.models import checkpoint as ckpt_io
 from unet_resnet.models.generator import UNetGenerator
 from unet_resnet.training import loop
 from unet_resnet.training.setup import setup
+from unet_resnet.training.trainer import Pix2PixTrainer
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +72,9 @@ def test_checkpoint_round_trip_reproduces_outputs(tiny_config: Callable[..., Pat
     G, spec = ckpt_io.load_generator(run.run_dir / "last.pt")
     assert spec["size"] == 64
     x = torch.rand(2, 1, 64, 80)
-    run.G.eval()
+    run.trainer.G.eval()
     with torch.no_grad():
-        assert torch.equal(G(x), run.G(x))
+        assert torch.equal(G(x), run.trainer.G(x))
 
 
 def test_existing_run_folder_is_never_overwritten(tiny_config: Callable[..., Path]) -> None:
@@ -121,7 +122,7 @@ def test_ctrl_c_saves_and_resume_is_bit_exact(
     assert main(["-c", str(straight)]) == 0
 
     calls = {"n": 0}
-    real_step = loop.pretrain_step
+    real_step = Pix2PixTrainer.pretrain_step
 
     def step_then_ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
         out = real_step(*args, **kwargs)
@@ -130,13 +131,13 @@ def test_ctrl_c_saves_and_resume_is_bit_exact(
             signal.raise_signal(signal.SIGINT)
         return out
 
-    monkeypatch.setattr(loop, "pretrain_step", step_then_ctrl_c)
+    monkeypatch.setattr(Pix2PixTrainer, "pretrain_step", step_then_ctrl_c)
     interrupted = tiny_config(**{"train.pretrain_epochs": 2, "train.gan_epochs": 0, "log.name": "cut"})
     assert main(["-c", str(interrupted)]) == 130
     last = tmp_path / "runs" / "cut" / "last.pt"
     progress = torch.load(last, weights_only=True)["progress"]
     assert (progress["epoch"], progress["samples_done"], progress["step"]) == (1, 2, 4)
-    monkeypatch.setattr(loop, "pretrain_step", real_step)
+    monkeypatch.setattr(Pix2PixTrainer, "pretrain_step", real_step)
     assert main(["--resume", str(last)]) == 0
     assert_same(final_weights(tmp_path / "runs" / "straight" / "last.pt"), final_weights(last))
 
@@ -149,10 +150,13 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(
     last = run_dir_of(cfg) / "last.pt"
     good = last.read_bytes()
 
-    def nan_step(*args, **kwargs):  # type: ignore[no-untyped-def]
-        return {"l1": torch.tensor(float("nan"))}
+    real_batches = loop.micro_batches
 
-    monkeypatch.setattr(loop, "pretrain_step", nan_step)
+    def nan_targets(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for group in real_batches(*args, **kwargs):
+            yield [(L, ab * float("nan")) for L, ab in group]
+
+    monkeypatch.setattr(loop, "micro_batches", nan_targets)
     assert main(["--resume", str(last), "train.pretrain_epochs=2"]) == 1
     assert "non-finite loss at step 4 (stage pretrain, epoch 2)" in caplog.text
     assert last.read_bytes() == good
@@ -174,7 +178,7 @@ def test_gan_stage_starts_from_a_pretrained_generator(tiny_config: Callable[...,
     cfg = load_config(gan)
     run = setup(cfg, stage="gan")
     G0, _ = ckpt_io.load_generator(source)
-    for (k, a), b in zip(run.G.state_dict().items(), G0.state_dict().values(), strict=True):
+    for (k, a), b in zip(run.trainer.G.state_dict().items(), G0.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
     assert run.stages == ["gan"]
 

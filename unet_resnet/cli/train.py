@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+from typing import Any
 
 log = logging.getLogger("unet_resnet.train")
 
@@ -34,6 +36,31 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     return p.parse_args(argv)
 
 
+class ProgressBar:
+    """A tqdm bar per epoch, moved by the training's reports (every ``log.every`` steps) on rank 0."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.epoch: tuple[str, int] | None = None
+
+    def __call__(self, report: Any) -> None:  # a unet_resnet.training.progress.StepReport
+        from tqdm import tqdm
+
+        if self.epoch != (report.stage, report.epoch):
+            self.close()
+            self.epoch = (report.stage, report.epoch)
+            desc = f"{report.stage} {report.epoch}/{report.epochs}"
+            self.bar = tqdm(total=report.steps_in_epoch, desc=desc, dynamic_ncols=True, leave=False, file=sys.stderr)
+        self.bar.update(report.step_in_epoch - self.bar.n)
+        shown = {k: f"{v:.3f}" for k, v in report.losses.items()}
+        self.bar.set_postfix(shown | {"img/s": f"{report.images_per_s:.1f}"}, refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Exit codes: 0 trained, 1 a config / data / checkpoint / training error (logged), 130 stopped by Ctrl-C."""
     args = parse_args(argv, prog)
@@ -55,7 +82,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     try:
         cfg = resume_config(args.resume, args.overrides) if args.resume else load_config(args.config, args.overrides)
-        api.train(cfg, args.stage, args.resume)
+        bar = ProgressBar()
+        try:
+            api.train(cfg, args.stage, args.resume, on_progress=bar)
+        finally:
+            bar.close()
         return 0
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -39,6 +39,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"config key 'train.pretrain_fraction' must be in [0, 1], got {cfg.train.pretrain_fraction}")
     if min(cfg.train.pretrain_epochs, cfg.train.gan_epochs, cfg.data.workers, cfg.log.samples) < 0:
         raise ConfigError("epochs, data.workers and log.samples cannot be negative")
+    for key, steps in (("train.val_every", cfg.train.val_every), ("train.save_every", cfg.train.save_every)):
+        if steps < 0:
+            raise ConfigError(f"config key '{key}' is a number of optimizer steps (0: every epoch), got {steps}")
     if cfg.train.precise_bn < 0:
         raise ConfigError(
             f"config key 'train.precise_bn' is a number of photos (0: off, 128 usual), got {cfg.train.precise_bn}"

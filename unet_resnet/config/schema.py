@@ -69,6 +69,12 @@ class TrainConfig:
     """With a time budget: the share of it spent in the pretrain stage."""
     max_steps_per_epoch: int = 0
     """If > 0: cut each epoch after this many optimizer steps (quick experiments and tests)."""
+    val_every: int = 0
+    """Optimizer steps between validations (each with precise BN, metrics, sample grid and best.pt); 0: at the end
+    of every epoch (small sets). Large sets: a few thousand steps."""
+    save_every: int = 0
+    """Optimizer steps between writes of last.pt (the full training state, to resume); 0: at the end of every
+    epoch. Every stage's end and Ctrl-C save it too."""
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -93,13 +99,15 @@ class TrainConfig:
     """Colour rebalancing strength s in [0, 1]: pixels weigh (share of their ab cell in the batch)^-s; 0 is off."""
     precise_bn: int = 128
     """Training photos (squashed as inference does) over which the generator's BatchNorm statistics are recomputed
-    before each validation and checkpoint; 0 keeps the running averages of training (the original)."""
+    before each validation; 0 keeps the running averages of training (the original). Capped by its cost: at most
+    as many forward passes as the training steps between two validations."""
     precision: str = "auto"
     """auto (bf16 on a GPU that supports it, else fp32), fp32, bf16 or fp16."""
     channels_last: bool = False
     compile: bool = False
-    sync_bn: bool = False
-    """SyncBatchNorm across processes (CUDA only)."""
+    sync_bn: bool = True
+    """SyncBatchNorm across processes when there are several CUDA processes (BatchNorm then sees the global batch,
+    not the per-GPU one); ignored in one process and on CPU, where SyncBatchNorm cannot run."""
     accum_steps: int = 1
     """Micro-batches per optimizer step (gradient accumulation)."""
     seed: int = 0

@@ -20,14 +20,15 @@ from unet_resnet.evaluation.timing import median_seconds, peak_rss_mb
 def build_training(
     size: int, batch: int, decoder_channels: Sequence[int], device: torch.device, precision: str,
     channels_last: bool, compile_: bool,
-) -> tuple[Any, Any, Any, Any, list[tuple[torch.Tensor, torch.Tensor]]]:  # fmt: skip
-    """``Nets``, both optimizers, autocast factory, dtype and one random batch, built as training builds them."""
+) -> tuple[Any, torch.dtype, list[tuple[torch.Tensor, torch.Tensor]]]:  # fmt: skip
+    """The :class:`~unet_resnet.training.trainer.Pix2PixTrainer` (networks wrapped, optimizers built as training
+    builds them), its dtype and one random batch."""
     from unet_resnet.config import Config
     from unet_resnet.models.discriminator import PatchDiscriminator
     from unet_resnet.models.generator import UNetGenerator
     from unet_resnet.runtime.distributed import DistInfo
-    from unet_resnet.runtime.precision import autocast_factory, resolve_precision
-    from unet_resnet.training.setup import build_step_state
+    from unet_resnet.runtime.precision import resolve_precision
+    from unet_resnet.training.trainer import Pix2PixTrainer
 
     cfg = Config()
     cfg.model.decoder_channels = list(decoder_channels)
@@ -37,31 +38,21 @@ def build_training(
     G = UNetGenerator("none", decoder_channels, 2)
     D = PatchDiscriminator(in_channels=3, base=cfg.model.disc_channels)
     dtype = resolve_precision(precision, device)
-    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
+    trainer = Pix2PixTrainer(G, D, cfg, info, dtype)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     L = torch.rand(batch, 1, size, size, device=device).contiguous(memory_format=fmt)
     ab = (torch.rand(batch, 2, size, size, device=device) * 1.2 - 0.6).contiguous(memory_format=fmt)
-    autocast = autocast_factory(device, dtype)
-    return nets, (opt_G, opt_D), autocast, dtype, [(L, ab)]
+    return trainer, dtype, [(L, ab)]
 
 
 def train_worker(opts: BenchOptions, kind: str, device: torch.device) -> dict[str, float]:
     """Time one training step kind (``pretrain`` or ``gan``) in this process; report its rate and peak memory."""
-    from unet_resnet.training.steps import gan_step, pretrain_step
-
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    nets, (opt_G, opt_D), autocast, _, batches = build_training(
+    trainer, _, batches = build_training(
         opts.size, opts.batch, opts.decoder_channels, device, opts.precision, opts.channels_last, opts.compile
     )
-    if kind == "pretrain":
-        seconds = median_seconds(
-            lambda: pretrain_step(nets.G, opt_G, batches, autocast), opts.iters, opts.warmup, device
-        )
-    else:
-        seconds = median_seconds(
-            lambda: gan_step(nets, opt_G, opt_D, batches, 100.0, autocast), opts.iters, opts.warmup, device
-        )
+    seconds = median_seconds(lambda: trainer.step(kind, batches), opts.iters, opts.warmup, device)
     out = {"images_per_s": opts.batch / seconds, "peak_rss_mb": peak_rss_mb()}
     if device.type == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20

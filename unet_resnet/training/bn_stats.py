@@ -12,6 +12,10 @@ training photos prepared as inference prepares photos (Wu & Johnson, "Rethinking
 this "precise BN"). No gradient is taken and nothing is drawn from the global random generators (a hint or
 restoration model's simulated hints and damage come from per-photo seeded streams), so training and resume are
 unchanged.
+
+Its cost is capped against training (:class:`PreciseBN`, :func:`capped_photo_indices`): at most as many forward
+passes per rank as the training steps between two validations, each photo once. On a tiny set validated every
+epoch (a test, a demo) that is a pass or two, where 128 repeated samples were dozens of passes per training step.
 """
 
 from __future__ import annotations
@@ -32,16 +36,27 @@ def batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
 
 
-def bn_photo_indices(count: int, photos: int, seed: int, repeat: bool = False) -> list[tuple[int, int]]:
-    """A fixed, seeded choice of ``photos`` of ``count`` photos as dataset keys ``(index, draw)``.
-
-    With fewer photos than asked, all of them; with ``repeat`` (their simulated hints or damage differ from draw to
-    draw) the photos come round again with new draws until ``photos`` samples are reached."""
+def bn_photo_indices(count: int, photos: int, seed: int) -> list[tuple[int, int]]:
+    """A fixed, seeded choice of ``photos`` of ``count`` photos as dataset keys ``(index, 0)``, sorted (files read in
+    list order). With fewer photos than asked, all of them. A smaller choice with the same seed is a subset of a
+    larger one (both are the start of one seeded permutation)."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(count, generator=g).tolist()
-    total = photos if repeat else min(photos, count)
-    keys = [(order[i % count], i // count) for i in range(total)]
-    return sorted(keys)
+    return sorted((i, 0) for i in order[: min(photos, count)])
+
+
+def capped_photo_indices(
+    count: int, photos: int, seed: int, batch_size: int, world_size: int, max_batches: int
+) -> list[tuple[int, int]]:
+    """:func:`bn_photo_indices`, capped by what precise BN may cost against training.
+
+    Each rank runs at most ``max_batches`` forward passes of ``batch_size`` (the loop passes the steps between two
+    refreshes: precise BN never costs more forward passes than the training it follows), and every rank gets the
+    same number of photos (see :func:`bn_batches`). Each photo is used once: a photo repeated (with other simulated
+    hints or damage) would cost a forward pass and add little that its first pass did not.
+    """
+    n = min(photos, count, max(max_batches, 0) * batch_size * world_size)
+    return bn_photo_indices(count, n - n % world_size, seed)
 
 
 @torch.no_grad()
@@ -121,3 +136,36 @@ def bn_batches(
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for cond, _target in DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=0):
         yield cond.to(device).contiguous(memory_format=fmt)
+
+
+class PreciseBN:
+    """Precise BN for a run: the training photos as inference prepares them (``dataset``), ``photos`` of them chosen
+    with ``seed``, recomputed in batches of ``batch_size`` on each rank's share."""
+
+    def __init__(self, dataset: Dataset, photos: int, seed: int, batch_size: int, channels_last: bool) -> None:
+        self.dataset, self.photos, self.seed = dataset, photos, seed
+        self.batch_size, self.channels_last = batch_size, channels_last
+
+    def refresh(
+        self,
+        module: nn.Module,
+        max_batches: int,
+        device: torch.device,
+        autocast: AutocastFactory | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> int:
+        """Recompute ``module``'s BatchNorm statistics with at most ``max_batches`` forward passes on this rank;
+        returns the batches this rank ran (the same on every rank)."""
+        keys = capped_photo_indices(
+            len(self.dataset),  # type: ignore[arg-type]
+            self.photos,
+            self.seed,
+            self.batch_size,
+            world_size,
+            max_batches,
+        )
+        if not keys:
+            return 0
+        batches = bn_batches(self.dataset, keys, self.batch_size, device, rank, world_size, self.channels_last)
+        return recompute_bn_stats(module, batches, autocast, world_size)

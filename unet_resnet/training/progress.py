@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
-
-import torch
-import torch.distributed as dist
-
-from unet_resnet.runtime.distributed import DistInfo
 
 STAGES = ("pretrain", "gan")
 """``pretrain``: the generator alone on L1; ``gan``: discriminator + generator, adversarial + lambda x L1."""
@@ -78,8 +74,30 @@ class Progress:
         )
 
 
+@dataclass(frozen=True)
+class StepReport:
+    """Where a run is, sent to the progress callback every ``log.every`` steps (the command line draws a bar).
+
+    ``losses`` are the means over the steps since the last report and over the ranks; ``images_per_s`` counts
+    every rank's images."""
+
+    stage: str
+    epoch: int  # 1-based, the epoch being trained
+    epochs: int
+    step_in_epoch: int  # optimizer steps of this epoch done
+    steps_in_epoch: int
+    step: int  # optimizer steps of the run
+    losses: dict[str, float]
+    images_per_s: float
+    lr: float
+
+
+ProgressCallback = Callable[[StepReport], None]
+
+
 class StopFlags:
-    """Ctrl-C and other reasons to stop, agreed on by all ranks after every step (no rank left in a collective)."""
+    """Ctrl-C, noted by a signal handler; the loop reads it (with the time budget and the losses) every
+    ``log.every`` steps, agreed on by all ranks, so no rank is left waiting in a collective."""
 
     def __init__(self) -> None:
         self.interrupted = False
@@ -95,11 +113,3 @@ class StopFlags:
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         self.interrupted = True
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
-
-    def agree(self, info: DistInfo, time_up: bool, nonfinite: bool) -> tuple[bool, bool, bool]:
-        """``(interrupted, time_up, nonfinite)``, each true on every rank if it is true on any."""
-        flags = torch.tensor([self.interrupted, time_up, nonfinite], dtype=torch.int32, device=info.device)
-        if info.distributed:
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
-        a, b, c = (bool(x) for x in flags.tolist())
-        return a, b, c

@@ -21,6 +21,15 @@ import torch
 from unet_resnet.config import TrainConfig
 
 SCHEDULES = ("constant", "linear", "cosine")
+REFERENCE_LR, REFERENCE_BATCH = 2e-4, 16
+"""The original recipe's Adam learning rate and the global batch it was set for."""
+
+
+def sqrt_scaled_lr(global_batch: int, lr: float = REFERENCE_LR, batch: int = REFERENCE_BATCH) -> float:
+    """The learning rate for ``global_batch`` by the square-root rule for Adam (Malladi et al., "On the SDEs and
+    Scaling Rules for Adaptive Gradient Algorithms", 2022): ``lr x sqrt(global_batch / batch)``. The bundled GPU
+    configs use it; their epochs are the original's, so a larger batch also means fewer steps."""
+    return lr * math.sqrt(global_batch / batch)
 
 
 def lr_factor(kind: str, t: float, decay_fraction: float = 0.5) -> float:

@@ -1,7 +1,6 @@
-"""Everything before the first step: process group, run folder, data, models, wrapping, optimizers.
+"""Everything before the first step: process group, run folder, data, models, the trainer.
 
-:func:`setup` builds a :class:`~unet_resnet.training.state.Run` from a config (or from a checkpoint to resume);
-:func:`build_step_state` is also what the benchmarks use, so they time the networks as training wraps them.
+:func:`setup` builds a :class:`~unet_resnet.training.state.Run` from a config (or from a checkpoint to resume).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unet_resnet.config import Config, ConfigError, dump_config
 from unet_resnet.data.dataset import LabDataset
@@ -24,13 +22,12 @@ from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
 from unet_resnet.runtime.backends import configure_backends
 from unet_resnet.runtime.distributed import DistInfo, init_distributed
-from unet_resnet.runtime.precision import autocast_factory, resolve_precision
-from unet_resnet.training.bn_stats import bn_photo_indices
-from unet_resnet.training.ema import GeneratorEMA
-from unet_resnet.training.losses import reconstruction_loss
+from unet_resnet.runtime.precision import resolve_precision
+from unet_resnet.training.bn_stats import PreciseBN
 from unet_resnet.training.progress import STAGES, Progress
+from unet_resnet.training.schedule import sqrt_scaled_lr
 from unet_resnet.training.state import Run, load_training_checkpoint
-from unet_resnet.training.steps import Nets, Optim
+from unet_resnet.training.trainer import Pix2PixTrainer
 
 log = logging.getLogger(__name__)
 
@@ -50,41 +47,19 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
     G, D = build_models(cfg, info, from_checkpoint=state is not None)
     spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size, cfg.model.hints)  # type: ignore[arg-type]
-    dtype = resolve_precision(cfg.train.precision, info.device)
-    nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
+    trainer = Pix2PixTrainer(G, D, cfg, info, resolve_precision(cfg.train.precision, info.device))
     train_set, val_set = build_data(cfg, info)
     stages = list(STAGES) if stage == "both" else [stage]
     run_dir = Path(resume).parent if resume else make_run_dir(cfg, info)
-    autocast = autocast_factory(info.device, dtype)
-    run = Run(
-        cfg,
-        info,
-        run_dir,
-        G,
-        D,
-        nets,
-        opt_G,
-        opt_D,
-        spec,
-        train_set,
-        val_set,
-        autocast,
-        Progress(stages[0], world_size=info.world_size),
-        stages,
-    )
-    if cfg.train.ema_decay > 0:
-        run.ema = GeneratorEMA(G, cfg.train.ema_decay)
+    progress = Progress(stages[0], world_size=info.world_size)
+    run = Run(cfg, info, run_dir, trainer, spec, train_set, val_set, progress, stages)
     if cfg.train.precise_bn > 0:
-        run.bn_set = bn_dataset(train_set)
-        drawn = run.bn_set.hints is not None or run.bn_set.damage is not None  # inputs that differ from draw to draw
-        run.bn_indices = bn_photo_indices(len(train_set), cfg.train.precise_bn, cfg.train.seed, repeat=drawn)
+        bn_set = bn_dataset(train_set)
+        run.precise_bn = PreciseBN(
+            bn_set, cfg.train.precise_bn, cfg.train.seed, cfg.data.batch_size, cfg.train.channels_last
+        )
     if state is not None:
         run.load_state(state)
-    if cfg.restore.enabled:
-        run.l1_weights = torch.tensor([cfg.restore.l_weight, 1.0, 1.0], device=info.device)
-    t = cfg.train
-    if t.rec_loss != "l1" or t.rebalance > 0:
-        run.rec_loss = reconstruction_loss(t.rec_loss, t.huber_delta, t.rebalance, run.l1_weights)
     if info.is_main:
         dump_config(cfg, run_dir / RUN_CLAIM)
         log_run(run)
@@ -96,16 +71,18 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
 def log_run(run: Run) -> None:
     """The run folder, and the effective batch size and learning rate (what to quote when comparing runs)."""
     cfg, info = run.cfg, run.info
+    global_batch = cfg.data.batch_size * info.world_size * cfg.train.accum_steps
     log.info("run folder: %s", run.run_dir)
     log.info(
         "device %s, %d process(es), precision %s; batch %d per process, %d global "
-        "(batch_size x world_size x accum_steps); lr %g",
+        "(batch_size x world_size x accum_steps); lr %g (the square-root rule gives %.3g for this global batch)",
         info.device,
         info.world_size,
         cfg.train.precision,
         cfg.data.batch_size,
-        cfg.data.batch_size * info.world_size * cfg.train.accum_steps,
+        global_batch,
         cfg.train.lr,
+        sqrt_scaled_lr(global_batch),
     )
 
 
@@ -254,35 +231,3 @@ def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn
             log.info("generator initialised from %s", cfg.train.init_generator)
     D: nn.Module = PatchDiscriminator(in_channels=1 + out_channels, base=cfg.model.disc_channels)
     return G, D
-
-
-def wrap(model: nn.Module, cfg: Config, info: DistInfo) -> nn.Module:
-    """Device, memory format, SyncBatchNorm, DDP, then compile (checkpoints always save the bare module)."""
-    model = model.to(info.device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    if info.distributed:
-        if cfg.train.sync_bn:
-            if info.device.type != "cuda":
-                raise ConfigError("train.sync_bn needs CUDA (SyncBatchNorm cannot run on CPU); set it to false")
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = DDP(model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
-    if cfg.train.compile:
-        model = torch.compile(model)  # type: ignore[assignment]
-    return model
-
-
-def build_step_state(
-    G: nn.Module, D: nn.Module, cfg: Config, info: DistInfo, dtype: torch.dtype
-) -> tuple[Nets, Optim, Optim]:
-    """The wrapped networks and both optimizers (Adam + a GradScaler, enabled for fp16) the engine's steps take."""
-    Gw, Dw = wrap(G, cfg, info), wrap(D, cfg, info)
-    D_frozen = torch.compile(D) if cfg.train.compile else D  # outside DDP, see steps.Nets
-    nets = Nets(Gw, Dw, D_frozen, list(D.parameters()))  # type: ignore[arg-type]
-    betas = (cfg.train.beta1, cfg.train.beta2)
-
-    def optim(model: nn.Module, lr: float) -> Optim:
-        adam = torch.optim.Adam(model.parameters(), lr=lr, betas=betas)
-        return Optim(adam, torch.amp.GradScaler(info.device.type, enabled=dtype == torch.float16))
-
-    return nets, optim(G, cfg.train.lr), optim(D, cfg.train.lr * cfg.train.lr_d_scale)

@@ -1,93 +1,56 @@
 """What a training run holds (:class:`Run`), what its checkpoints save, and how a run comes back from one.
 
-A training checkpoint is a plain dict (``torch.load(..., weights_only=True)`` opens it): both bare networks, both
-optimizers and gradient scalers, the :class:`~unet_resnet.training.progress.Progress`, the RNG states, the resolved
-config and the generator's spec. With an EMA (``train.ema_decay``), ``generator`` holds the EMA (what export and
-inference load) and ``generator_train`` the training weights (what resume loads). Only rank 0 writes.
+A training checkpoint (``last.pt``) is a plain dict (``torch.load(..., weights_only=True)`` opens it): both bare
+networks, both optimizers and gradient scalers, the :class:`~unet_resnet.training.progress.Progress`, the RNG states,
+the resolved config and the generator's spec. With an EMA (``train.ema_decay``), ``generator`` holds the EMA (what
+export and inference load) and ``generator_train`` the training weights (what resume loads). ``best.pt`` holds only
+what inference needs: the generator users get, its spec and the metrics that chose it. Only rank 0 writes.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn as nn
 
 from unet_resnet.config import Config, apply_overrides, config_from_dict
 from unet_resnet.data.dataset import LabDataset
 from unet_resnet.models import checkpoint as ckpt_io
 from unet_resnet.models.checkpoint import CheckpointError
 from unet_resnet.runtime.distributed import DistInfo
-from unet_resnet.runtime.precision import AutocastFactory
-from unet_resnet.training import ema as ema_io
-from unet_resnet.training.bn_stats import bn_batches, recompute_bn_stats
-from unet_resnet.training.ema import GeneratorEMA
-from unet_resnet.training.losses import RecLoss
+from unet_resnet.training.bn_stats import PreciseBN
 from unet_resnet.training.progress import STAGES, Progress
-from unet_resnet.training.steps import Nets, Optim
+from unet_resnet.training.trainer import Pix2PixTrainer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Run:
-    """Everything the loop touches, built once by :func:`unet_resnet.training.setup.setup`."""
+    """What the loop works with, built once by :func:`unet_resnet.training.setup.setup`: the config and process,
+    the run folder, the :class:`~unet_resnet.training.trainer.Pix2PixTrainer`, the data, and where the run is."""
 
     cfg: Config
     info: DistInfo
     run_dir: Path
-    G: nn.Module  # bare modules (saved, validated)
-    D: nn.Module
-    nets: Nets  # what the steps call (wrapped)
-    opt_G: Optim
-    opt_D: Optim
-    spec: dict[str, Any]
+    trainer: Pix2PixTrainer
+    spec: dict[str, Any]  # the generator's spec (what inference rebuilds it from)
     train_set: LabDataset
     val_set: LabDataset
-    autocast: AutocastFactory
     progress: Progress
     stages: list[str]
-    writer: Any = None
-    l1_weights: torch.Tensor | None = None
-    ema: GeneratorEMA | None = None  # the weights users get (training.ema), when train.ema_decay > 0
-    rec_loss: RecLoss | None = None  # None: the original L1
-    bn_set: LabDataset | None = None  # training photos as inference sees them, for precise BN (train.precise_bn)
-    bn_indices: list[tuple[int, int]] = field(default_factory=list)  # dataset keys (index, draw)
-
-    def user_G(self) -> nn.Module:
-        """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
-        return self.ema.module if self.ema is not None else self.G
-
-    def refresh_bn_stats(self) -> int:
-        """Recompute the BatchNorm statistics of :meth:`user_G` over ``bn_indices`` of ``bn_set`` (precise BN,
-        :mod:`~unet_resnet.training.bn_stats`); returns the batches seen (0 when ``train.precise_bn`` is 0)."""
-        if self.bn_set is None or not self.bn_indices:
-            return 0
-        info = self.info
-        batches = bn_batches(
-            self.bn_set,
-            self.bn_indices,
-            self.cfg.data.batch_size,
-            info.device,
-            info.rank,
-            info.world_size,
-            self.cfg.train.channels_last,
-        )
-        return recompute_bn_stats(self.user_G(), batches, self.autocast, info.world_size)
+    precise_bn: PreciseBN | None = None  # train.precise_bn > 0
+    writer: Any = None  # TensorBoard, rank 0 only
 
     def checkpoint(self) -> dict[str, Any]:
+        """The training checkpoint (``last.pt``): the trainer's state, the progress, RNG states, config and spec."""
         return {
             "format_version": ckpt_io.FORMAT_VERSION,
             "kind": "training",
-            **ema_io.checkpoint_entries(ckpt_io.state_dict_of(self.G), self.ema),
-            "discriminator": ckpt_io.state_dict_of(self.D),
-            "opt_G": self.opt_G.opt.state_dict(),
-            "opt_D": self.opt_D.opt.state_dict(),
-            "scaler_G": self.opt_G.scaler.state_dict(),
-            "scaler_D": self.opt_D.scaler.state_dict(),
+            **self.trainer.state_dict(),
             "progress": self.progress.to_dict(),
             "epoch": self.progress.epoch,
             "step": self.progress.step,
@@ -97,12 +60,34 @@ class Run:
             "model": self.spec,
         }
 
-    def save(self, name: str) -> Path:
-        """Write ``run_dir/name`` atomically on rank 0 (the other ranks only learn the path)."""
+    def inference_checkpoint(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """What inference needs (``best.pt``): the generator users get and its spec, with the validation metrics
+        that chose it; an exported generator's format (``kind: generator``), a fraction of ``last.pt``'s size."""
+        shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))}
+        return {
+            "format_version": ckpt_io.FORMAT_VERSION,
+            "kind": "generator",
+            "generator": self.trainer.generator_state(),
+            "model": self.spec,
+            "metrics": shown,
+        }
+
+    def save(self, name: str, metrics: dict[str, Any] | None = None) -> Path:
+        """Write ``run_dir/name`` atomically on rank 0 (the other ranks only learn the path): the training
+        checkpoint, or with ``metrics`` the inference checkpoint."""
         path = self.run_dir / name
         if self.info.is_main:
-            ckpt_io.save_atomic(self.checkpoint(), path)
+            state = self.checkpoint() if metrics is None else self.inference_checkpoint(metrics)
+            ckpt_io.save_atomic(state, path)
         return path
+
+    def refresh_bn_stats(self, max_batches: int) -> int:
+        """Precise BN of the generator users get (at most ``max_batches`` forward passes per rank); returns the
+        batches seen (0 when ``train.precise_bn`` is 0)."""
+        if self.precise_bn is None:
+            return 0
+        t, info = self.trainer, self.info
+        return self.precise_bn.refresh(t.user_G(), max_batches, info.device, t.autocast, info.rank, info.world_size)
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Continue from a training checkpoint: weights, optimizers, scalers, RNG, progress.
@@ -110,12 +95,7 @@ class Run:
         When the checkpoint stopped in a stage this run was not asked for (``--stage pretrain`` resumed after the
         GAN stage began, say), the run goes on from that stage.
         """
-        ema_io.restore(self.G, self.ema, state)  # the training weights, and the EMA if one is kept
-        self.D.load_state_dict(state["discriminator"])
-        self.opt_G.opt.load_state_dict(state["opt_G"])
-        self.opt_D.opt.load_state_dict(state["opt_D"])
-        self.opt_G.scaler.load_state_dict(state["scaler_G"])
-        self.opt_D.scaler.load_state_dict(state["scaler_D"])
+        self.trainer.load_state_dict(state)
         set_rng_state(state["rng"])
         self.progress = Progress.from_dict(state["progress"], self.info.world_size)
         saved_world = self.progress.world_size
@@ -136,10 +116,13 @@ class Run:
 
 
 def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A training checkpoint (a run folder's ``last.pt`` or ``best.pt``), opened safely; anything else is refused."""
+    """A training checkpoint (a run folder's ``last.pt``), opened safely; anything else is refused."""
     state = ckpt_io.load(path)
     if state["kind"] != "training":
-        raise CheckpointError(f"{path}: an exported generator cannot be resumed; give a training checkpoint")
+        raise CheckpointError(
+            f"{path}: holds a generator only (a run's best.pt or an exported model) and cannot be resumed; "
+            "give the run's last.pt"
+        )
     if "config" not in state:
         raise CheckpointError(f"{path}: no config stored; it is not a training checkpoint")
     return state

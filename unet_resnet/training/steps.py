@@ -6,6 +6,9 @@
   generator's half: the adversarial gradient reaches the generator (the original notebook's bug).
 
 Both take a list of micro-batches (gradient accumulation); with DDP, gradients are synchronised on the last one.
+Their losses come back as tensors on the device, averaged over the micro-batches: nothing in a step waits for the
+device (no ``.item()``, ``.cpu()`` or ``float(tensor)``), so the host can queue the next step while this one runs.
+:class:`~unet_resnet.training.trainer.Pix2PixTrainer` calls them with the run's networks, optimizers and losses.
 """
 
 from __future__ import annotations
@@ -104,16 +107,21 @@ def pretrain_step(
     """The generator alone: L1 (or ``rec_loss``, see :mod:`.losses`) to the target, averaged over micro-batches."""
     opt_G.opt.zero_grad(set_to_none=True)
     n = len(batches)
-    total = torch.zeros(())
+    losses = []
     for i, (cond, target) in enumerate(batches):
         with _sync(G, i == n - 1):
             with autocast():
                 pred = G(cond)
                 loss = rec_loss(pred, target) if rec_loss else weighted_l1(pred, target, l1_weights)
             opt_G.scaler.scale(loss / n).backward()
-        total = total + loss.detach().cpu()
+        losses.append(loss.detach())
     opt_G.step()
-    return {"l1": total / n}
+    return {"l1": _mean(losses)}
+
+
+def _mean(values: list[torch.Tensor]) -> torch.Tensor:
+    """The mean of scalar tensors, on their device (one stack for any number of micro-batches)."""
+    return values[0] if len(values) == 1 else torch.stack(values).mean()
 
 
 def gan_step(
@@ -134,7 +142,7 @@ def gan_step(
     """
     n = len(batches)
     reuse = n == 1  # with accumulation, fakes are recomputed in the G half instead of kept in memory
-    stats = {k: torch.zeros(()) for k in ("loss_D", "loss_G", "adv", "l1", "D_real", "D_fake")}
+    seen: dict[str, list[torch.Tensor]] = {k: [] for k in ("loss_D", "loss_G", "adv", "l1", "D_real", "D_fake")}
 
     # -- discriminator: real -> 1, fake.detach() -> 0
     set_requires_grad(nets.D_params, True)
@@ -156,11 +164,10 @@ def gan_step(
                 logits_real = nets.D(cond, target)
                 loss_real = adversarial_loss(logits_real, True, gan_loss, real_label)
             opt_D.scaler.scale(0.5 * loss_real / n).backward()
-        loss_D = 0.5 * (loss_fake.detach() + loss_real.detach())
         fakes.append(fake if reuse else None)
-        stats["loss_D"] += loss_D.detach().cpu() / n
-        stats["D_real"] += torch.sigmoid(logits_real.detach().float()).mean().cpu() / n
-        stats["D_fake"] += torch.sigmoid(logits_fake.detach().float()).mean().cpu() / n
+        seen["loss_D"].append(0.5 * (loss_fake.detach() + loss_real.detach()))
+        seen["D_real"].append(torch.sigmoid(logits_real.detach().float()).mean())
+        seen["D_fake"].append(torch.sigmoid(logits_fake.detach().float()).mean())
     opt_D.step()
 
     # -- generator: fool the frozen discriminator, stay close to the target
@@ -175,10 +182,10 @@ def gan_step(
                     l1 = rec_loss(fake, target) if rec_loss else weighted_l1(fake, target, l1_weights)
                     loss_G = adv + lambda_l1 * l1
                 opt_G.scaler.scale(loss_G / n).backward()
-            stats["loss_G"] += loss_G.detach().cpu() / n
-            stats["adv"] += adv.detach().cpu() / n
-            stats["l1"] += l1.detach().cpu() / n
+            seen["loss_G"].append(loss_G.detach())
+            seen["adv"].append(adv.detach())
+            seen["l1"].append(l1.detach())
         opt_G.step()
     finally:
         set_requires_grad(nets.D_params, True)
-    return stats
+    return {k: _mean(v) for k, v in seen.items()}
