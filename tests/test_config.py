@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from unet_resnet.config import ConfigError, config_from_dict, load_config
+from unet_resnet.training.schedule import sqrt_scaled_lr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,14 +90,18 @@ def test_round_trip_through_dict() -> None:
     assert config_from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("name", ["coco", "groups", "demo"])
+@pytest.mark.parametrize("name", ["coco", "groups", "demo", "imagenet"])
 def test_bundled_configs_load(name: str) -> None:
     cfg = load_config(ROOT / "configs" / f"{name}.yaml")
     assert cfg.train.lambda_l1 == 100
-    if name != "demo":
-        # the original recipe
+    if name in ("coco", "groups"):
+        # the original recipe (COCO: per GPU, on 8 GPUs, with the square-root learning-rate rule)
         assert (cfg.data.size, cfg.train.pretrain_epochs, cfg.train.gan_epochs) == (256, 20, 100)
-        assert (cfg.train.lr, cfg.train.beta1, cfg.train.beta2) == (2e-4, 0.5, 0.999)
+        assert (cfg.data.batch_size, cfg.train.beta1, cfg.train.beta2) == (16, 0.5, 0.999)
+        gpus = 8 if name == "coco" else 1
+        assert cfg.train.lr == pytest.approx(sqrt_scaled_lr(16 * gpus), rel=1e-3)
+    if name == "imagenet":
+        assert cfg.train.lr == pytest.approx(sqrt_scaled_lr(cfg.data.batch_size * 8), rel=1e-3)
 
 
 @pytest.mark.parametrize(
