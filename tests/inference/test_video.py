@@ -13,11 +13,11 @@ from conftest import rgb_image
 from video_files import inspect, pan_frames, write_video
 
 from unet_resnet.data.color import rgb_to_lab
-from unet_resnet.inference import video
+from unet_resnet.film import video
+from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video
+from unet_resnet.film.transcode import transcode
+from unet_resnet.film.video import VideoError, probe
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video
-from unet_resnet.inference.transcode import transcode
-from unet_resnet.inference.video import VideoError, probe
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the library is imported once the arguments are parsed
+    from unet_resnet.film.colorize import FilmPlan
     from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.film import FilmPlan
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def run_films(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> Fil
     """Colorize ``plan``'s films one after the other (each streams through in frames)."""
     from tqdm import tqdm
 
-    from unet_resnet.inference.film import FilmOptions, colorize_video
-    from unet_resnet.inference.video import VideoError, probe
+    from unet_resnet.film.colorize import FilmOptions, colorize_video
+    from unet_resnet.film.video import VideoError, probe
 
     summary = FilmSummary()
     options = FilmOptions(temporal=args.temporal, batch_size=args.batch_size, quality=args.video_quality)

@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from unet_resnet.batch.plan import FORMATS
 from unet_resnet.cli.films import FilmSummary, run_films
 from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.cli.options import add_hint_spread
-from unet_resnet.inference.plan import FORMATS
 
 if TYPE_CHECKING:
-    from unet_resnet.inference.pipeline import Summary
+    from unet_resnet.batch.pipeline import Summary
 
 
 def _positive(text: str) -> int:
@@ -93,13 +93,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     import cv2
     from tqdm import tqdm
 
+    from unet_resnet.batch.manifest import manifest_format
+    from unet_resnet.batch.pipeline import Job, Options, Written
+    from unet_resnet.batch.plan import Plan, UsageError, attach_hints, make_plan
+    from unet_resnet.batch.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
+    from unet_resnet.film.colorize import plan_films
+    from unet_resnet.film.video import is_video_file
     from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
-    from unet_resnet.inference.film import plan_films
-    from unet_resnet.inference.manifest import manifest_format
-    from unet_resnet.inference.pipeline import Job, Options, Written
-    from unet_resnet.inference.plan import Plan, UsageError, attach_hints, make_plan
-    from unet_resnet.inference.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
-    from unet_resnet.inference.video import is_video_file
     from unet_resnet.models.checkpoint import CheckpointError
     from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
 

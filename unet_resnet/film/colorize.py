@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother
+from unet_resnet.film.transcode import TranscodeResult, transcode
+from unet_resnet.film.video import DEFAULT_QUALITY, FrameFunction, VideoInfo, is_video_file, list_videos, probe
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother
-from unet_resnet.inference.transcode import TranscodeResult, transcode
-from unet_resnet.inference.video import DEFAULT_QUALITY, FrameFunction, VideoInfo, is_video_file, list_videos, probe
 
 log = logging.getLogger(__name__)
 
