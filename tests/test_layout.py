@@ -5,7 +5,11 @@ responsibility needs: there is no line cap.)"""
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
+
+import cv2
+from conftest import rgb_image
 
 PACKAGE = Path(__file__).resolve().parents[1] / "unet_resnet"
 
@@ -86,3 +90,24 @@ def test_library_modules_draw_no_new_progress_bars() -> None:
         "progress bars belong in unet_resnet/cli: report progress through a callback or the logger instead:\n"
         + "\n".join(found)
     )
+
+
+def test_infer_on_a_folder_passes_through_at_most_five_library_modules(
+    tmp_path: Path, tiny_generator_ckpt: Path
+) -> None:
+    """What ``cli/infer.py`` itself calls into (benchmarks/infer_modules.py's ``direct`` count): one batch runner,
+    not the plan, pipeline, ranks and manifest function by function."""
+    spec = importlib.util.spec_from_file_location("infer_modules", PACKAGE.parent / "benchmarks" / "infer_modules.py")
+    assert spec is not None and spec.loader is not None
+    infer_modules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(infer_modules)
+    inp = tmp_path / "in"
+    for i, name in enumerate(("a.jpg", "sub/b.png")):
+        (inp / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(inp / name), rgb_image(48, 64, i))
+    result = infer_modules.trace_infer(
+        ["--in", str(inp), "--out", str(tmp_path / "out"), "--ckpt", str(tiny_generator_ckpt)]
+    )
+    assert result["exit_code"] == 0 and len(list((tmp_path / "out").rglob("*.*"))) == 2
+    assert "unet_resnet.batch.runner" in result["direct"]
+    assert len(result["direct"]) <= 5, f"infer.py calls into too many library modules: {result['direct']}"
