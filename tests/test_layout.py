@@ -111,3 +111,69 @@ def test_infer_on_a_folder_passes_through_at_most_five_library_modules(
     assert result["exit_code"] == 0 and len(list((tmp_path / "out").rglob("*.*"))) == 2
     assert "unet_resnet.batch.runner" in result["direct"]
     assert len(result["direct"]) <= 5, f"infer.py calls into too many library modules: {result['direct']}"
+
+
+def project_imports(source: str, name: str, modules: set[str]) -> set[str]:
+    """The project modules ``source`` (module ``name``) imports anywhere, inside functions too, except under
+    ``if TYPE_CHECKING:`` (never run). ``from package import module`` counts as importing the module."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                if sub in modules:
+                    found.add(sub)
+                elif node.module in modules:
+                    found.add(node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source, name))
+    return found - {name}
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle ``[a, b, ..., a]`` for each module from which an import path leads back to it (depth first)."""
+    circles, done = [], set()
+    for start in sorted(graph):
+        path, stack = [start], [iter(sorted(graph[start]))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                done.add(path.pop())
+            elif nxt == start:
+                circles.append([*path, start])
+            elif nxt not in path and nxt not in done and nxt in graph:
+                path.append(nxt)
+                stack.append(iter(sorted(graph[nxt])))
+        done.clear()
+    return [c for c in circles if c[0] == min(c[:-1])]  # each circle once, from its smallest module
+
+
+def test_the_circle_finder_finds_lazy_imports_and_skips_type_checking() -> None:
+    modules = {"p.a", "p.b", "p.c"}
+    a = "def f() -> None:\n    from p.b import x\n"
+    b = "from p import a\nif TYPE_CHECKING:\n    import p.c\n"
+    graph = {"p.a": project_imports(a, "p.a", modules), "p.b": project_imports(b, "p.b", modules), "p.c": {"p.a"}}
+    assert graph["p.a"] == {"p.b"} and graph["p.b"] == {"p.a"}
+    assert import_circles(graph) == [["p.a", "p.b", "p.a"]]
+    assert import_circles({"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": set()}) == []
+
+
+def test_no_import_circle_between_modules() -> None:
+    files = {
+        ".".join(("unet_resnet", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__"): p
+        for p in PACKAGE.rglob("*.py")
+    }
+    graph = {name: project_imports(p.read_text(), name, set(files)) for name, p in files.items()}
+    assert "unet_resnet.data.damage" in graph["unet_resnet.data.dataset"], "the scan must see the package's imports"
+    circles = import_circles(graph)
+    assert not circles, "modules that import each other (move what both need into a third):\n" + "\n".join(
+        " -> ".join(c) for c in circles
+    )
