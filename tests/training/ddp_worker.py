@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,9 +18,9 @@ def main() -> int:
     runs: list[Run] = []
     real_fit = loop.fit
 
-    def keep_run(run: Run) -> Path:
+    def keep_run(run: Run, on_progress: Any = None) -> Path:
         runs.append(run)
-        return real_fit(run)
+        return real_fit(run, on_progress)
 
     loop.fit = keep_run  # the training API looks the loop up in its module at call time
     code = train_main(["-c", config])
