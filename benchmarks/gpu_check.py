@@ -205,16 +205,25 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="cuda", help="cuda (default), cuda:N, or cpu for a dry run of every part")
     p.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (H100/H200 SXM: 989)")
+    p.add_argument(
+        "--skip", default="", help="comma-separated parts to leave out: bench,loader,train (train: infer too)"
+    )
     args = p.parse_args()
+    skip = {x.strip() for x in args.skip.split(",") if x.strip()}
+    if skip - {"bench", "loader", "train"}:
+        sys.exit(f"gpu_check: --skip {args.skip}: the parts are bench, loader, train")
     if not (DATA / "train").is_dir():
         sys.exit(f"gpu_check: the photos are missing: {DATA / 'train'}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as name:
         tmp = Path(name)
-        rows = bench_rows(args, tmp)
-        rows += loader_rows(args, prepared_photos(args, tmp))
-        train, ckpt = training_rows(args, tmp)
-        rows += train + infer_rows(args, tmp, ckpt)
+        rows = bench_rows(args, tmp) if "bench" not in skip else []
+        rows += loader_rows(args, prepared_photos(args, tmp)) if "loader" not in skip else []
+        if "train" not in skip:
+            train, ckpt = training_rows(args, tmp)
+            rows += train + infer_rows(args, tmp, ckpt)
+        if not rows:
+            sys.exit("gpu_check: every part was skipped")
     width = max(len(r[0]) for r in rows)
     print(f"\ngpu_check on {args.device} ({time.perf_counter() - started:.0f} s)")
     print(f"| {'what':<{width}} | {'rate':>16} | notes |")
