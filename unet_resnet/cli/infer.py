@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from unet_resnet.cli.films import FilmSummary, run_films
+from unet_resnet.cli.films import FilmSummary, check_keyframes, run_films
 from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.cli.options import add_hint_spread
 from unet_resnet.inference.plan import FORMATS
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         )
         if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
             plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.follows_hints)
+        film_keys = check_keyframes(model, films, inp, Path(args.keyframes)) if args.keyframes else None
         share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {tag}{exc}", file=sys.stderr)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     bar.close()
     reels = FilmSummary()
     if films.jobs and info.is_main and not summary.interrupted:
-        reels = run_films(model, films, args)
+        reels = run_films(model, films, args, film_keys)
     if info.is_main:
         summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
         summary.skipped += films.skipped

@@ -17,7 +17,7 @@ import numpy as np
 
 from unet_resnet.inference.carry import FrameRecord, KeyframeCarrier
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.keyframes import displayed_size, load_keyframes, prepare_keyframes
+from unet_resnet.inference.keyframes import Keyframes, displayed_size, load_keyframes, prepare_keyframes
 from unet_resnet.inference.temporal import MotionTracker, TemporalSettings, TemporalSmoother
 from unet_resnet.inference.transcode import TranscodeResult, transcode
 from unet_resnet.inference.video import (
@@ -126,15 +126,16 @@ def _colorize_batch(
 
 
 def film_keyframes(
-    model: Colorizer, info: VideoInfo, frames: int, folder: str | Path | None, images: Mapping[int, np.ndarray] | None
-) -> dict[int, np.ndarray]:
-    """A film's keyframes from a folder and/or arrays (frame number -> uint8 RGB as shown), checked against the
-    film (``frames``: its frame count) and turned into ab at the model's size; raises ``KeyframeError``."""
+    model: Colorizer, src: str | Path, keyframes: Mapping[int, np.ndarray] | str | Path, info: VideoInfo | None = None
+) -> Keyframes:
+    """A film's keyframes from a folder, or from arrays (frame number -> uint8 RGB as shown), checked against the
+    film (frame count, displayed aspect ratio) and turned into ab at the model's size; raises ``KeyframeError``."""
+    info = info or probe(src)
     shown = displayed_size(info.width, info.height, info.rotation)
-    found = load_keyframes(folder, shown, frames, model.size) if folder is not None else {}
-    if images:
-        found |= prepare_keyframes(images, shown, frames, model.size)
-    return found
+    frames = count_frames(src, info)
+    if isinstance(keyframes, (str, Path)):
+        return load_keyframes(keyframes, shown, frames, model.size)
+    return prepare_keyframes(keyframes, shown, frames, model.size)
 
 
 def colorize_video(
@@ -144,25 +145,25 @@ def colorize_video(
     options: FilmOptions | None = None,
     on_frame: Callable[[], object] | None = None,
     info: VideoInfo | None = None,
-    keyframes: Mapping[int, np.ndarray] | str | Path | None = None,
+    keyframes: Keyframes | Mapping[int, np.ndarray] | str | Path | None = None,
 ) -> FilmResult:
     """Colorize the film ``src`` into ``dst`` (written atomically); raises :class:`.VideoError`.
 
     ``keyframes``: frames a person coloured, carried through their shots: a mapping frame number (0-based) ->
-    uint8 RGB image of that frame as shown, or a folder of images named by frame number
-    (:mod:`~unet_resnet.inference.keyframes`). They are checked before any work (``KeyframeError``).
+    uint8 RGB image of that frame as shown, a folder of images named by frame number
+    (:mod:`~unet_resnet.inference.keyframes`), or :func:`film_keyframes`' result. They are checked before any
+    work (``KeyframeError``).
     A film whose decoding stops early (a truncated file) is written up to there; ``written.problem`` says why.
     """
     options = options or FilmOptions()
     info = info or probe(src)
     carrier = None
     if keyframes is not None:
-        frames = count_frames(src, info)
-        if isinstance(keyframes, (str, Path)):
-            found = film_keyframes(model, info, frames, keyframes, None)
-        else:
-            found = film_keyframes(model, info, frames, None, keyframes)
-        carrier = KeyframeCarrier(found, options.settings) if found else None
+        if not isinstance(keyframes, Keyframes):
+            keyframes = film_keyframes(model, src, keyframes, info)
+        if keyframes.size != model.size:
+            raise ValueError(f"keyframes prepared for size {keyframes.size}, but the model renders at {model.size}")
+        carrier = KeyframeCarrier(keyframes.ab, options.settings) if keyframes.ab else None
     smoother = TemporalSmoother(options.settings) if options.temporal else None
     tracker = MotionTracker(options.settings) if carrier is not None and smoother is None else None
 

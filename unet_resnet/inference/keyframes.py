@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,14 @@ ASPECT_TOLERANCE = 0.02
 """Relative difference of width/height to the film's displayed frame accepted as the same aspect ratio (the
 rounding of a resized frame)."""
 _NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+@dataclass(frozen=True)
+class Keyframes:
+    """A film's keyframes, checked: frame number -> ab / 128 at the model's size ``(2, size, size)``, upright."""
+
+    ab: dict[int, np.ndarray]
+    size: int
 
 
 class KeyframeError(ValueError):
@@ -117,7 +126,7 @@ def keyframe_ab(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def prepare_keyframes(
     images: Mapping[int, np.ndarray], size: tuple[int, int], frames: int, model_size: int
-) -> dict[int, np.ndarray]:
+) -> Keyframes:
     """Keyframes given as arrays (frame number -> uint8 RGB, upright) -> their ab at the model's size; each is
     checked first (:func:`check_keyframe`)."""
     for number, rgb in images.items():
@@ -126,10 +135,10 @@ def prepare_keyframes(
         if rgb.ndim != 3 or rgb.shape[2] < 3 or rgb.dtype != np.uint8:
             raise KeyframeError(f"keyframe {number}", f"must be uint8 RGB (H, W, 3), got {rgb.dtype} {rgb.shape}")
         check_keyframe(f"keyframe {number}", int(number), rgb.shape, size, frames)
-    return {int(n): keyframe_ab(rgb, model_size) for n, rgb in sorted(images.items())}
+    return Keyframes({int(n): keyframe_ab(rgb, model_size) for n, rgb in sorted(images.items())}, model_size)
 
 
-def load_keyframes(folder: str | Path, size: tuple[int, int], frames: int, model_size: int) -> dict[int, np.ndarray]:
+def load_keyframes(folder: str | Path, size: tuple[int, int], frames: int, model_size: int) -> Keyframes:
     """A folder's keyframes, read and checked (names, readability, aspect ratio, frame numbers), as their ab at the
     model's size. Raises :class:`KeyframeError` naming the first file that cannot be used; an empty folder gives
     no keyframes."""
@@ -142,4 +151,4 @@ def load_keyframes(folder: str | Path, size: tuple[int, int], frames: int, model
             raise KeyframeError(path, f"cannot be read ({getattr(exc, 'reason', exc)})") from None
         check_keyframe(path, number, rgb.shape, size, frames)
         images[number] = keyframe_ab(rgb, model_size)
-    return images
+    return Keyframes(images, model_size)
