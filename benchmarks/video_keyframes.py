@@ -28,11 +28,11 @@ import numpy as np
 
 from unet_resnet.data.imageio import list_images, read_rgb8
 from unet_resnet.evaluation.clips import Clip, camera_clip, film_of, warp_error
-from unet_resnet.inference.carry import KeyframeCarrier
+from unet_resnet.film.carry import KeyframeCarrier
+from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video
+from unet_resnet.film.keyframes import keyframe_ab
+from unet_resnet.film.temporal import TemporalSmoother
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video
-from unet_resnet.inference.keyframes import keyframe_ab
-from unet_resnet.inference.temporal import TemporalSmoother
 from unet_resnet.metrics import psnr
 
 FRAME = (320, 240)

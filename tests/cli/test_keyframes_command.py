@@ -12,7 +12,7 @@ from conftest import rgb_image
 from video_files import pan_frames, write_video
 
 from unet_resnet.cli.keyframes import main
-from unet_resnet.inference.keyframes import CONTACT_SHEET, find_keyframes
+from unet_resnet.film.keyframes import CONTACT_SHEET, find_keyframes
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

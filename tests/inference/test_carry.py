@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_resnet.inference.carry import FrameRecord, KeyframeCarrier
+from unet_resnet.film.carry import FrameRecord, KeyframeCarrier
+from unet_resnet.film.colorize import colorize_frames
+from unet_resnet.film.temporal import Motion, TemporalSettings, TemporalSmoother
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import colorize_frames
-from unet_resnet.inference.temporal import Motion, TemporalSettings, TemporalSmoother
 
 S = 32
 
@@ -181,7 +181,7 @@ def two_shots(sample_paths: list[Path]) -> tuple[list[np.ndarray], list[np.ndarr
 @pytest.mark.parametrize("temporal", [True, False])
 def test_shots_without_a_keyframe_are_todays_output(model: Colorizer, sample_paths: list[Path], temporal: bool) -> None:
     truth, film = two_shots(sample_paths)
-    from unet_resnet.inference.keyframes import keyframe_ab
+    from unet_resnet.film.keyframes import keyframe_ab
 
     today = list(colorize_frames(model, [f.copy() for f in film], 0, TemporalSmoother() if temporal else None, 4))
     carrier = KeyframeCarrier({8: keyframe_ab(truth[8], model.size)})
@@ -200,7 +200,7 @@ def test_colorize_frames_holds_at_most_a_shot(model: Colorizer, sample_paths: li
     """Frames taken in minus frames given out, over a film of 8 shots of 6 frames with a keyframe at each shot's
     end: never more than one shot and a model batch."""
     _, film = two_shots(sample_paths)
-    from unet_resnet.inference.keyframes import keyframe_ab
+    from unet_resnet.film.keyframes import keyframe_ab
 
     pulled = [0]
 

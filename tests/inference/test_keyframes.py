@@ -13,9 +13,8 @@ from conftest import rgb_image
 from video_files import inspect, pan_frames, write_video
 
 from unet_resnet.data.color import rgb_to_lab
-from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import FilmOptions, colorize_video
-from unet_resnet.inference.keyframes import (
+from unet_resnet.film.colorize import FilmOptions, colorize_video
+from unet_resnet.film.keyframes import (
     CONTACT_SHEET,
     KeyframeError,
     find_keyframes,
@@ -23,6 +22,7 @@ from unet_resnet.inference.keyframes import (
     keyframe_name,
     load_keyframes,
 )
+from unet_resnet.inference.colorizer import Colorizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     from tqdm import tqdm
 
-    from unet_resnet.inference.keyframes import CONTACT_SHEET, KEYFRAME_SUFFIXES
-    from unet_resnet.inference.shot_frames import write_shot_frames
-    from unet_resnet.inference.video import VideoError, is_video_file, probe
+    from unet_resnet.film.keyframes import CONTACT_SHEET, KEYFRAME_SUFFIXES
+    from unet_resnet.film.shots import write_shot_frames
+    from unet_resnet.film.video import VideoError, is_video_file, probe
 
     film, out = Path(args.film), Path(args.out)
     if not is_video_file(film):

@@ -1,7 +1,7 @@
 """Keyframe colours carried through their shot, forward and backward along the motion, at the model's size.
 
 Each keyframe's colours are followed frame by frame, both ways, to the ends of its shot (or to the next keyframe),
-with the flow that :class:`~unet_resnet.inference.temporal.MotionTracker` measures. What is followed is not the
+with the flow that :class:`~unet_resnet.film.temporal.MotionTracker` measures. What is followed is not the
 colour itself but, for each pixel of the current frame, its position in the keyframe: the positions are carried
 with the flow (a smooth field, so bilinear warping does not blur it) and the keyframe's ab is sampled there, so
 colours do not soften with every frame. Beside the positions, a weight in ``[0, 1]`` says how sure the carry is:
@@ -15,7 +15,7 @@ carried ab ``K_i`` and weight ``w_i``; the keyframes share by distance (linear b
     ab = W K + (1 - W) (A + R),   R = F(W (K - A)) / (F(W) + eps)
 
 where ``A`` is the automatic (steady) ab of the frame and ``F`` the edge-aware filter of the hint spreading
-(:func:`~unet_resnet.inference.spread.edge_aware_filter`, guided by L and the model's colours): where the carry
+(:func:`~unet_resnet.hints.spread.edge_aware_filter`, guided by L and the model's colours): where the carry
 is lost, the model's colours are corrected by the carried colours around them, spread within the same region, so
 a region half seen in the keyframe keeps its colour as it comes into view, and far from any carried colour the
 model's own colours remain.
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from unet_resnet.inference.spread import AB_GUIDE, GUIDE_BLUR, edge_aware_filter
-from unet_resnet.inference.temporal import Motion, TemporalSettings, reliability, warp
+from unet_resnet.film.temporal import Motion, TemporalSettings, reliability, warp
+from unet_resnet.hints.spread import AB_GUIDE, GUIDE_BLUR, edge_aware_filter
 
 FILL_REACH = 0.25
 """How far carried colours correct the model's colours into the regions the carry lost, in image sides."""
@@ -156,7 +156,7 @@ class KeyframeCarrier:
 
     def _finish(self, record: FrameRecord) -> FrameRecord:
         """The frame's final ab: :func:`blend`, then steadied along the motion like the automatic colours
-        (:class:`~unet_resnet.inference.temporal.TemporalSmoother`), except at a keyframe itself."""
+        (:class:`~unet_resnet.film.temporal.TemporalSmoother`), except at a keyframe itself."""
         reached = bool(record.carried)
         ab = blend(record, self.keyframes)
         m = record.motion

@@ -13,7 +13,7 @@ frames (:data:`CONTACT_SHEET`) and hidden files are not keyframes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from unet_resnet.data.color import AB_SCALE
 from unet_resnet.data.imageio import ImageReadError, read_rgb8
+from unet_resnet.film.video import VideoError, VideoInfo, count_frames, probe
 
 KEYFRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 CONTACT_SHEET = "contact_sheet.jpg"
@@ -152,3 +153,45 @@ def load_keyframes(folder: str | Path, size: tuple[int, int], frames: int, model
         check_keyframe(path, number, rgb.shape, size, frames)
         images[number] = keyframe_ab(rgb, model_size)
     return Keyframes(images, model_size)
+
+
+def film_keyframes(
+    src: str | Path, keyframes: Mapping[int, np.ndarray] | str | Path, model_size: int, info: VideoInfo | None = None
+) -> Keyframes:
+    """A film's keyframes from a folder, or from arrays (frame number -> uint8 RGB as shown), checked against the
+    film ``src`` (frame count, displayed aspect ratio) and turned into ab at the model's size; raises
+    :class:`KeyframeError` (and ``VideoError`` for a film that cannot be read)."""
+    info = info or probe(src)
+    shown = displayed_size(info.width, info.height, info.rotation)
+    frames = count_frames(src, info)
+    if isinstance(keyframes, (str, Path)):
+        return load_keyframes(keyframes, shown, frames, model_size)
+    return prepare_keyframes(keyframes, shown, frames, model_size)
+
+
+def plan_keyframes(films: Iterable[Path], inp: Path, root: Path, model_size: int) -> dict[Path, Keyframes]:
+    """The keyframes under ``root`` (``--keyframes``) of every film to colour, read and checked before any work.
+
+    For one film (``inp`` a file) they are in ``root``; for a folder's films in ``root/<film relative to inp, no
+    suffix>/`` (:func:`keyframe_folder`). Raises :class:`KeyframeError` naming the first file that cannot be used,
+    and ``ValueError`` when ``root`` holds no keyframe of any of the films. A film that cannot be probed is left to
+    fail when it is colorized."""
+    if not root.is_dir():
+        raise KeyframeError(root, "--keyframes takes a folder of keyframes; it does not exist or is not a folder")
+    films = list(films)
+    if not films:
+        raise ValueError(f"--keyframes {root}: --in names no film to colorize (or every output exists: --overwrite)")
+    found: dict[Path, Keyframes] = {}
+    for src in films:
+        folder = keyframe_folder(root, inp, src)
+        if not folder.is_dir():
+            continue
+        try:
+            keys = film_keyframes(src, folder, model_size)
+        except VideoError:
+            continue
+        if keys.ab:
+            found[src] = keys
+    if not found:
+        raise ValueError(f"--keyframes {root}: no keyframe for any film (names like 000120.png; docs/video.md)")
+    return found

@@ -1,9 +1,9 @@
 """The frames of a film for a person to colour: the first frame of every shot (and, in long shots, one every few
 seconds), as gray images shown upright, plus a contact sheet of them.
 
-Shots are found as the film path finds them (:class:`~unet_resnet.inference.temporal.MotionTracker` on L at the
+Shots are found as the film path finds them (:class:`~unet_resnet.film.temporal.MotionTracker` on L at the
 model's size), so each written frame starts a shot that ``infer --keyframes`` carries it through. The frames are
-named as keyframes are read back (:func:`~unet_resnet.inference.keyframes.keyframe_name`). The film streams
+named as keyframes are read back (:func:`~unet_resnet.film.keyframes.keyframe_name`). The film streams
 through: only the current frame, the previous one's small L and the contact sheet's thumbnails are held.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unet_resnet.film.temporal import MotionTracker, TemporalSettings
+from unet_resnet.film.video import VideoError, VideoInfo, load_av, open_input, probe
 from unet_resnet.inference.colorizer import lightness
-from unet_resnet.inference.temporal import MotionTracker, TemporalSettings
-from unet_resnet.inference.video import VideoError, VideoInfo, load_av, open_input, probe
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def shot_frames(
 ) -> Iterator[ShotFrame]:
     """The first frame of every shot of the film ``path`` and, with ``every`` seconds, one more each time that
     long has passed in a shot since the last one given. ``size``: the model's render size (shots are found at it).
-    Raises :class:`~unet_resnet.inference.video.VideoError`."""
+    Raises :class:`~unet_resnet.film.video.VideoError`."""
     info = info or probe(path)
     if every is not None and every <= 0:
         raise ValueError(f"every must be a positive number of seconds, got {every}")
@@ -120,9 +120,9 @@ def write_shot_frames(
     on_frame: Callable[[ShotFrame], object] | None = None,
 ) -> list[ShotFrame]:
     """Write the film's frames to colour into the folder ``out`` (``000120.png``, gray) and the contact sheet
-    (:data:`~unet_resnet.inference.keyframes.CONTACT_SHEET`). Returns the frames written (their pixels
+    (:data:`~unet_resnet.film.keyframes.CONTACT_SHEET`). Returns the frames written (their pixels
     dropped). The caller checks that nothing in ``out`` would be replaced."""
-    from unet_resnet.inference.keyframes import CONTACT_SHEET, keyframe_name
+    from unet_resnet.film.keyframes import CONTACT_SHEET, keyframe_name
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

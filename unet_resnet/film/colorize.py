@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from unet_resnet.inference.carry import FrameRecord, KeyframeCarrier
-from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.keyframes import Keyframes, displayed_size, load_keyframes, prepare_keyframes
-from unet_resnet.inference.temporal import MotionTracker, TemporalSettings, TemporalSmoother
-from unet_resnet.inference.transcode import TranscodeResult, transcode
-from unet_resnet.inference.video import (
+from unet_resnet.film.carry import FrameRecord, KeyframeCarrier
+from unet_resnet.film.keyframes import Keyframes, film_keyframes
+from unet_resnet.film.temporal import MotionTracker, TemporalSettings, TemporalSmoother
+from unet_resnet.film.transcode import TranscodeResult, transcode
+from unet_resnet.film.video import (
     DEFAULT_QUALITY,
     FrameFunction,
+    VideoError,
     VideoInfo,
-    count_frames,
     is_video_file,
     list_videos,
     probe,
 )
+from unet_resnet.inference.colorizer import Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def colorize_frames(
 
     ``frames``: ``(H, W, 3)`` BGR uint8 or uint16 as stored; ``rotation``: degrees counter-clockwise a player turns
     them (a multiple of 90). With ``smoother``, each frame's ab is blended along the motion with the previous one's.
-    With ``carrier`` (:mod:`~unet_resnet.inference.carry`), keyframe colours are carried through their shots; the
+    With ``carrier`` (:mod:`~unet_resnet.film.carry`), keyframe colours are carried through their shots; the
     motion comes from ``tracker`` (default: the smoother's, or a new one). A frame may then wait until a later
     keyframe of its shot is seen (at most the frames of one shot). Up to ``batch_size`` frames (fewer when large:
     :data:`FRAME_BUDGET`) go into one model call.
@@ -125,19 +126,6 @@ def _colorize_batch(
         yield model.finish(pixels, y, out=pixels if pixels.flags.writeable else None)
 
 
-def film_keyframes(
-    model: Colorizer, src: str | Path, keyframes: Mapping[int, np.ndarray] | str | Path, info: VideoInfo | None = None
-) -> Keyframes:
-    """A film's keyframes from a folder, or from arrays (frame number -> uint8 RGB as shown), checked against the
-    film (frame count, displayed aspect ratio) and turned into ab at the model's size; raises ``KeyframeError``."""
-    info = info or probe(src)
-    shown = displayed_size(info.width, info.height, info.rotation)
-    frames = count_frames(src, info)
-    if isinstance(keyframes, (str, Path)):
-        return load_keyframes(keyframes, shown, frames, model.size)
-    return prepare_keyframes(keyframes, shown, frames, model.size)
-
-
 def colorize_video(
     model: Colorizer,
     src: str | Path,
@@ -151,8 +139,8 @@ def colorize_video(
 
     ``keyframes``: frames a person coloured, carried through their shots: a mapping frame number (0-based) ->
     uint8 RGB image of that frame as shown, a folder of images named by frame number
-    (:mod:`~unet_resnet.inference.keyframes`), or :func:`film_keyframes`' result. They are checked before any
-    work (``KeyframeError``).
+    (:mod:`~unet_resnet.film.keyframes`), or :func:`~unet_resnet.film.keyframes.film_keyframes`' result. They
+    are checked before any work (``KeyframeError``).
     A film whose decoding stops early (a truncated file) is written up to there; ``written.problem`` says why.
     """
     options = options or FilmOptions()
@@ -160,7 +148,7 @@ def colorize_video(
     carrier = None
     if keyframes is not None:
         if not isinstance(keyframes, Keyframes):
-            keyframes = film_keyframes(model, src, keyframes, info)
+            keyframes = film_keyframes(src, keyframes, model.size, info)
         if keyframes.size != model.size:
             raise ValueError(f"keyframes prepared for size {keyframes.size}, but the model renders at {model.size}")
         carrier = KeyframeCarrier(keyframes.ab, options.settings) if keyframes.ab else None
@@ -209,3 +197,89 @@ def plan_films(inp: Path, out: Path, recursive: bool = True, overwrite: bool = F
         else:
             plan.jobs.append((src, dst))
     return plan
+
+
+# ------------------------------------------------------------------------------------------------------ the loop
+@dataclass
+class FilmSummary:
+    """What :func:`colorize_films` did: films written whole, films failed (unreadable or cut short), frames
+    written, seconds, and whether Ctrl-C stopped it."""
+
+    done: int = 0
+    failed: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+class FilmProgress:
+    """How :func:`colorize_films` reports progress: the caller (``cli/``) overrides these to draw a bar per film and
+    print failures; this base reports failures to the log and ignores the rest."""
+
+    def start(self, src: Path, frames: int | None) -> None:
+        """A film begins; ``frames``: its frame count, estimated from its duration where not stored (or None)."""
+
+    def frame(self) -> None:
+        """One more frame of the current film was written."""
+
+    def end(self) -> None:
+        """The current film is over (written, failed or interrupted)."""
+
+    def failed(self, src: Path, reason: str) -> None:
+        """``src`` could not be colorized, or only up to ``reason``'s point."""
+        log.warning("failed: %s: %s", src, reason)
+
+
+def colorize_films(
+    model: Colorizer,
+    plan: FilmPlan,
+    options: FilmOptions,
+    progress: FilmProgress | None = None,
+    keyframes: Mapping[Path, Keyframes] | None = None,
+) -> FilmSummary:
+    """Colorize ``plan``'s films one after the other (each streams through in frames), each with its
+    ``keyframes`` if any (:func:`~unet_resnet.film.keyframes.plan_keyframes`).
+
+    A film that cannot be read is reported through ``progress.failed`` and counted as failed; a film cut short
+    (truncated, damaged) is written up to where it decodes, reported with the reason, and counted as failed too.
+    Ctrl-C stops at once (``interrupted``), leaving no partial output file.
+    """
+    progress = progress or FilmProgress()
+    summary = FilmSummary()
+    start = time.perf_counter()
+    for src, dst in plan.jobs:
+        try:
+            info = probe(src)
+        except VideoError as exc:
+            summary.failed += 1
+            progress.failed(src, exc.reason)
+            continue
+        total = info.frames or (round(info.duration * float(info.rate)) if info.duration and info.rate else None)
+        progress.start(src, total)
+        try:
+            keys = (keyframes or {}).get(src)
+            result = colorize_video(model, src, dst, options, on_frame=progress.frame, info=info, keyframes=keys)
+        except VideoError as exc:
+            summary.failed += 1
+            progress.end()
+            progress.failed(src, exc.reason)
+            continue
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            progress.end()
+            break
+        progress.end()
+        summary.frames += result.written.frames
+        cuts = f", {result.cuts} scene cut(s)" if options.temporal or result.keyframes else ""
+        cuts += f", {result.keyframes} keyframe(s)" if result.keyframes else ""
+        log.info("%s: %d frames, sound %s%s -> %s", src, result.written.frames, result.written.audio, cuts, dst)
+        if result.written.problem:
+            summary.failed += 1
+            progress.failed(
+                src,
+                f"{result.written.problem}; the {result.written.frames} frames before it were colorized into {dst}",
+            )
+        else:
+            summary.done += 1
+    summary.seconds = time.perf_counter() - start
+    return summary
