@@ -8,7 +8,10 @@ little of the first frame is left. The film is the frames' lightness with grain 
 
 - ``automatic``: steady colours, no keyframe (``--temporal``, today's default);
 - ``1 keyframe``: the true first frame of each shot;
-- ``2 keyframes``: the true first and middle frames of each shot.
+- ``2 keyframes``: the true first and middle frames of each shot;
+- ``true ab on the film``: for reference, the true colours at the model's size on the film's own L (grain and
+  flicker included), what a colorizer that knew the colours would write: the floor of warp error here, since
+  with a flickering L the ab of the written frames changes too (rounding and the RGB gamut).
 
 Per kind of shot: mean PSNR over its frames, PSNR at 0, 10, 30 and 60 frames after its first frame (drift), and
 the warp error of ab along the true motion (flicker). Frames/s of the whole film path on a file (decode, model,
@@ -26,13 +29,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unet_resnet.data.color import rgb_to_lab
 from unet_resnet.data.imageio import list_images, read_rgb8
 from unet_resnet.evaluation.clips import Clip, camera_clip, film_of, warp_error
 from unet_resnet.film.carry import KeyframeCarrier
 from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video
 from unet_resnet.film.keyframes import keyframe_ab
 from unet_resnet.film.temporal import TemporalSmoother
-from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.inference.colorizer import Colorizer, render
 from unet_resnet.metrics import psnr
 
 FRAME = (320, 240)
@@ -68,12 +72,23 @@ def colour(model: Colorizer, film: list[np.ndarray], keys: Mapping[int, np.ndarr
     return [cv2.cvtColor(o, cv2.COLOR_BGR2RGB) for o in out]
 
 
+def ideal(model: Colorizer, film: list[np.ndarray], truth: list[np.ndarray]) -> list[np.ndarray]:
+    """The true ab at the model's size rendered on the film's own L (grain and flicker): what a colorizer that knew
+    the colours would write, the floor of PSNR loss and of warp error for this film path."""
+    out = []
+    for gray, rgb in zip(film, truth, strict=True):
+        ab = rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 1:] / 128.0
+        small = cv2.resize(ab, (model.size, model.size), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
+        out.append(render(gray, small, order="rgb"))
+    return out
+
+
 def measure(model: Colorizer, photos: list[Path], frames: int, grain: float, flicker: float) -> dict[str, dict]:
     """Per mode and kind of shot: lists of mean PSNR, PSNR at each distance, and ab warp error (one per photo)."""
     rng = np.random.default_rng(0)
     scores: dict[str, dict[str, dict[str, list[float]]]] = {
         m: {k: {"psnr": [], "warp_ab": [], **{f"psnr@{d}": [] for d in DISTANCES}} for k in KINDS}
-        for m in (*MODES, "true colours")
+        for m in (*MODES, "true colours", "true ab on the film")
     }
     for photo in photos:
         made = shots(photo, frames)
@@ -85,8 +100,8 @@ def measure(model: Colorizer, photos: list[Path], frames: int, grain: float, fli
             "1 keyframe": {s: truth[s] for s in starts},
             "2 keyframes": {n: truth[n] for s in starts for n in (s, s + frames // 2)},
         }
-        for mode in MODES:
-            out = colour(model, film, keys[mode])
+        for mode in (*MODES, "true ab on the film"):
+            out = ideal(model, film, truth) if mode == "true ab on the film" else colour(model, film, keys[mode])
             for (kind, clip), s in zip(made, starts, strict=True):
                 shot = out[s : s + frames]
                 row = scores[mode][kind]
@@ -162,6 +177,9 @@ def run(model: Colorizer, data: Path, out: Path, args: argparse.Namespace) -> in
             got[k]["psnr@60"] >= auto[k]["psnr@60"] + 2.0 for k in STAYS
         )
         verdict[f"{mode}: warp error ab <= automatic"] = all(got[k]["warp_ab"] <= auto[k]["warp_ab"] for k in KINDS)
+        verdict[f"{mode}: warp error ab <= the true ab on the film"] = all(
+            got[k]["warp_ab"] <= mean["true ab on the film"][k]["warp_ab"] for k in KINDS
+        )
     verdict["frames/s with keyframes >= 60 % of automatic"] = fps["keyframes"] >= 0.6 * fps["automatic"]
     summary = {
         "photos": [p.name for p in photos],
@@ -184,7 +202,7 @@ def run(model: Colorizer, data: Path, out: Path, args: argparse.Namespace) -> in
         "|---|---|---|" + "---|" * len(DISTANCES) + "---|",
     ]
     for kind in KINDS:
-        for mode in MODES:
+        for mode in (*MODES, "true ab on the film"):
             r = mean[mode][kind]
             at = " | ".join(f"{r[f'psnr@{d}']:.2f}" for d in DISTANCES)
             table.append(f"| {kind} | {mode} | {r['psnr']:.2f} | {at} | {r['warp_ab']:.3f} |")
