@@ -143,6 +143,7 @@ class KeyframeCarrier:
 
     def __init__(self, keyframes: Mapping[int, np.ndarray], settings: TemporalSettings | None = None) -> None:
         self.keyframes = dict(keyframes)
+        self.last_key = max(self.keyframes, default=-1)
         self.settings = settings or TemporalSettings()
         self.waiting: list[FrameRecord] = []
         self.forward: Carried | None = None
@@ -199,7 +200,7 @@ class KeyframeCarrier:
             ready += self._release()
             self.forward = Carried.start(record.index, record.L.shape[0])
             record.carried = [self.forward]
-        if any(k > record.index for k in self.keyframes):
+        if record.index < self.last_key:
             self.waiting.append(record)  # a later keyframe may be in this shot
             self.most_held = max(self.most_held, len(self.waiting))
         else:
