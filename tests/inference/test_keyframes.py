@@ -135,3 +135,15 @@ def test_film_with_a_keyframe_keeps_sound_frames_timing_and_rotation(tmp_path: P
     with pytest.raises(KeyframeError, match="beyond the film's end"):
         colorize_video(model, src, tmp_path / "refused.mp4", keyframes={12: shown})
     assert not (tmp_path / "refused.mp4").exists()
+
+
+def test_frame_count_of_a_film_whose_header_has_none(tmp_path: Path) -> None:
+    from unet_resnet.film.keyframes import film_keyframes
+    from unet_resnet.film.video import count_frames, probe
+
+    src = write_video(tmp_path / "film.mkv", gray(pan_frames(rgb_image(96, 200, 5), 9, (64, 48))))
+    assert probe(src).frames == 0  # Matroska does not say
+    assert count_frames(src) == 9
+    with pytest.raises(KeyframeError, match="beyond the film's end .*9 frames"):
+        film_keyframes(src, {9: rgb_image(48, 64)}, 32)
+    assert list(film_keyframes(src, {8: rgb_image(48, 64)}, 32).ab) == [8]
