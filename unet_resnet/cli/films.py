@@ -48,6 +48,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def check_keyframes(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> dict[Path, Keyframes] | None:
+    """``--keyframes``: every planned film's keyframes, read and checked before any work
+    (:func:`~unet_resnet.film.keyframes.plan_keyframes`; raises ``ValueError`` naming the file); None without."""
+    if not args.keyframes:
+        return None
+    from unet_resnet.film.keyframes import plan_keyframes
+
+    films = [src for src, _ in plan.jobs]
+    return plan_keyframes(films, Path(args.inp), Path(args.keyframes), model.size)
+
+
 def run_films(
     model: Colorizer, plan: FilmPlan, args: argparse.Namespace, keyframes: dict[Path, Keyframes] | None = None
 ) -> FilmSummary:

@@ -25,7 +25,7 @@ from unet_resnet.cli.infer import main
 from unet_resnet.runtime.distributed import DistInfo
 
 ROOT = Path(__file__).resolve().parents[2]
-KILL_WORKER = ROOT / "tests" / "inference" / "kill_worker.py"
+KILL_WORKER = ROOT / "tests" / "batch" / "kill_worker.py"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
