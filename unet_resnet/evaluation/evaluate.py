@@ -149,10 +149,10 @@ def against_gray(per_image: list[dict[str, Any]], worst: int = 5) -> dict[str, A
     """How the model's PSNR compares with the grayscale baseline photo by photo.
 
     A mean PSNR below gray can come from a few photos coloured badly wrong (a nearly neutral scene painted in
-    colour loses 5-11 dB) or from many small losses; this tells which. ``above``: photos whose PSNR is higher than
-    gray's; ``mean_psnr_difference``: model minus gray, averaged over photos with a finite PSNR; ``worst``: up to
-    ``worst`` photos with the largest losses (only losses), by path; ``mean_psnr_difference_without_worst``: the
-    mean over the other photos (None when none is left).
+    colour loses several dB: docs/quality.md, "Where val is lost") or from many small losses; this tells which.
+    ``above``: photos whose PSNR is higher than gray's; ``mean_psnr_difference``: model minus gray, averaged over
+    photos with a finite PSNR; ``worst``: up to ``worst`` photos with the largest losses (only losses), by path;
+    ``mean_psnr_difference_without_worst``: the mean over the other photos (None when none is left).
     """
     deltas = [(row["model"]["psnr"] - row["gray"]["psnr"], row["path"]) for row in per_image]
     finite = [(d, p) for d, p in deltas if math.isfinite(d)]
