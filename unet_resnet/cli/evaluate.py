@@ -47,15 +47,17 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def sweep(args: argparse.Namespace) -> int:
     """``evaluate --hints COUNTS``: the hint sweep instead of the plain report."""
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
     from unet_resnet.evaluation.hint_sweep import parse_counts, sweep_checkpoint
 
     try:
         counts = parse_counts(args.hints)
-        _, table, out = sweep_checkpoint(
-            args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
-            args.hint_seed, args.sheet, progress=not args.quiet, hint_spread=args.hint_spread,
-        )  # fmt: skip
+        with ProgressBar("hint sweep", "photo", enabled=not args.quiet) as bar:
+            _, table, out = sweep_checkpoint(
+                args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
+                args.hint_seed, args.sheet, on_progress=bar, hint_spread=args.hint_spread,
+            )  # fmt: skip
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -70,14 +72,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.hints is not None:
         return sweep(args)
 
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
     from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt
 
     try:
-        report, out = evaluate_checkpoint(
-            args.data, args.ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
-            args.save_predictions, args.fid_weights, args.sheet, progress=not args.quiet,
-        )  # fmt: skip
+        with ProgressBar("evaluate", "photo", enabled=not args.quiet) as bar:
+            report, out = evaluate_checkpoint(
+                args.data, args.ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
+                args.save_predictions, args.fid_weights, args.sheet, on_progress=bar,
+            )  # fmt: skip
     except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2

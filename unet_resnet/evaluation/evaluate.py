@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import torch.nn as nn
-from tqdm import tqdm
 
 from unet_resnet.data.color import to_uint8
 from unet_resnet.data.files import write_atomic
@@ -97,9 +97,11 @@ def evaluate(
     save_predictions: Path | None = None,
     sheet_rows: int = 6,
     fid_model: nn.Module | None = None,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Score ``model`` and the grayscale baseline on ``paths``; returns ``(results, contact sheet uint8 RGB)``.
+
+    ``on_progress(done, total)`` is called after each batch with the photos scored so far (the command draws a bar).
 
     ``results`` holds ``"model"`` and ``"gray"`` summaries (:func:`unet_resnet.metrics.summarize` plus ``fid``,
     None when skipped) and ``"per_image"`` rows.
@@ -109,7 +111,7 @@ def evaluate(
     per_image: list[dict[str, Any]] = []
     triples: list[tuple[np.ndarray, ...]] = []
     feats: dict[str, list[np.ndarray]] = {"model": [], "gray": [], "truth": []}
-    for start in tqdm(range(0, len(paths), batch_size), disable=not progress, unit="batch", desc="evaluate"):
+    for start in range(0, len(paths), batch_size):
         batch = paths[start : start + batch_size]
         photos = [read_photo(p) for p in batch]
         colours = model.colorize([ph.rgb for ph in photos])
@@ -133,6 +135,8 @@ def evaluate(
         if fid_model is not None:
             for name, ims in images.items():
                 feats[name].append(inception_features(fid_model, ims, batch_size))
+        if on_progress is not None:
+            on_progress(len(per_image), len(paths))
     results: dict[str, Any] = {}
     for system in SYSTEMS:
         results[system] = summarize([row[system] for row in per_image]) | {"fid": None}
@@ -235,7 +239,7 @@ def evaluate_checkpoint(
     save_predictions: Path | None = None,
     fid_weights: Path | None = None,
     sheet_rows: int = 6,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), :func:`evaluate` it on the photos of ``data`` (a
     folder or a list file) and write the report to ``out`` (default: ``eval-<data name>`` beside the checkpoint).
@@ -250,7 +254,7 @@ def evaluate_checkpoint(
     out = out or ckpt.parent / f"eval-{data.stem}"
     results, sheet = evaluate(
         model, paths, data if data.is_dir() else data.parent, batch_size, save_predictions, sheet_rows, fid_model,
-        progress=progress,
+        on_progress=on_progress,
     )  # fmt: skip
     note = fid_note(fid_weights if fid_model is not None else None, len(paths))
     header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}

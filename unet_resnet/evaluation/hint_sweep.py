@@ -14,13 +14,12 @@ patch) and the mean ab of the written output over the same patch, both at the re
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from unet_resnet.data.color import AB_SCALE, rgb_to_lab, to_uint8
 from unet_resnet.data.files import write_atomic
@@ -94,9 +93,11 @@ def hint_sweep(
     side: int = 3,
     seed: int = 0,
     sheet_rows: int = 6,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Colorize and score ``paths`` with each count of hints; returns ``(results, contact sheet uint8 RGB)``.
+
+    ``on_progress(done, total)`` is called after each photo (the command draws a bar).
 
     ``results``: ``"gray"`` (the baseline's summary) and ``"counts"`` (per count: the summary of
     :func:`unet_resnet.metrics.summarize` plus ``hint_ab_mean`` / ``hint_ab_p95`` over all points, None at 0).
@@ -109,7 +110,7 @@ def hint_sweep(
     rows: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     dists: dict[int, list[float]] = {n: [] for n in counts}
     gray_rows, sheet = [], []
-    for index, path in enumerate(tqdm(paths, disable=not progress, unit="photo", desc="hint sweep")):
+    for index, path in enumerate(paths):
         rgb = read_photo(path).rgb
         truth = read_rgb8(path)
         L_small = model.model_input(rgb)[None]
@@ -128,6 +129,8 @@ def hint_sweep(
             tiles.append(draw_hints(pred, patches, model.size) if index in on_sheet else pred)
         if index in on_sheet:
             sheet.append((*tiles, truth))
+        if on_progress is not None:
+            on_progress(index + 1, len(paths))
     results: dict[str, Any] = {"gray": summarize(gray_rows), "counts": {}}
     for n in counts:
         d = np.asarray(dists[n])
@@ -171,7 +174,7 @@ def sweep_checkpoint(
     side: int = 3,
     seed: int = 0,
     sheet_rows: int = 6,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
     hint_spread: float | None = None,
 ) -> tuple[dict[str, Any], str, Path]:
     """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), sweep it on the photos of ``data`` and write
@@ -180,7 +183,7 @@ def sweep_checkpoint(
     paths = read_list(data)
     ckpt = ckpt or newest_checkpoint()
     model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
-    results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
+    results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, on_progress)
     out = out or ckpt.parent / f"eval-{data.stem}"
     header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
     header |= {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
