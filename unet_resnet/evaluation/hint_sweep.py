@@ -25,10 +25,9 @@ from unet_resnet.data.color import AB_SCALE, rgb_to_lab, to_uint8
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_centres
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
-from unet_resnet.data.photos import read_list
-from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
+from unet_resnet.evaluation.evaluate import EvalJob, contact_sheet, sheet_indices
 from unet_resnet.hints.points import NO_HINTS, HintError
-from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 
 SWEEP = (0, 1, 2, 5, 10, 20)
@@ -164,32 +163,16 @@ def sweep_markdown(results: dict[str, Any], title: str) -> str:
 
 
 def sweep_checkpoint(
-    data: Path,
-    counts: Sequence[int],
-    ckpt: Path | None = None,
-    out: Path | None = None,
-    size: int | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    side: int = 3,
-    seed: int = 0,
-    sheet_rows: int = 6,
-    on_progress: Callable[[int, int], None] | None = None,
-    hint_spread: float | None = None,
+    job: EvalJob, counts: Sequence[int], side: int = 3, seed: int = 0
 ) -> tuple[dict[str, Any], str, Path]:
-    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), sweep it on the photos of ``data`` and write
-    ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to ``out`` (default: ``eval-<data name>`` beside the
-    checkpoint). Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
-    paths = read_list(data)
-    ckpt = ckpt or newest_checkpoint()
-    model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
-    results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, on_progress)
-    out = out or ckpt.parent / f"eval-{data.stem}"
-    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
-    header |= {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
+    """Sweep the model of ``job`` on its photos and write ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to its
+    report folder. Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
+    paths, ckpt, model, out = job.open()
+    results, sheet = hint_sweep(model, paths, counts, side, seed, job.sheet_rows, job.on_progress)
+    header = job.header(ckpt, model, len(paths)) | {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
     report = header | {"hint_size": side, "hint_seed": seed} | results
     write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    title = f"{ckpt.name} on {job.data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
     title += f"hint spread {model.hint_spread:g}, "
     table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
     write_atomic(out / "hints.md", table.encode())
