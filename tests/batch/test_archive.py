@@ -24,7 +24,7 @@ from unet_resnet.batch.shard import balanced_shares, file_weight
 from unet_resnet.cli.infer import main
 
 ROOT = Path(__file__).resolve().parents[2]
-KILL_WORKER = ROOT / "tests" / "inference" / "kill_worker.py"
+KILL_WORKER = ROOT / "tests" / "batch" / "kill_worker.py"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
