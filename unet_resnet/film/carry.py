@@ -149,7 +149,7 @@ class KeyframeCarrier:
         self.forward: Carried | None = None
         self.most_held = 0
         self.previous: np.ndarray | None = None
-        """The ab of the last frame that left, when it was reached by a keyframe (for :meth:`_steady`)."""
+        """The ab of the last frame that left, when a keyframe reached it (steadies the next: :meth:`_finish`)."""
 
     @property
     def held(self) -> int:
@@ -175,8 +175,8 @@ class KeyframeCarrier:
         return out
 
     def _backward(self, key: int, later: FrameRecord) -> None:
-        """Carry keyframe ``key`` (at ``later``) back over the waiting frames, to the shot's start or the
-        previous keyframe."""
+        """Carry keyframe ``key`` (at ``later``) back over the waiting frames: from the shot's start, or from the
+        previous keyframe of the shot, on."""
         carry = Carried.start(key, later.L.shape[0])
         for record in reversed(self.waiting):
             assert later.motion is not None  # a waiting frame is never the last before a cut
