@@ -18,9 +18,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "unet_resnet"
 # once its module no longer draws a bar; never add one.
 DRAWS_BARS_TODAY = {
     "training/loop.py": "the training bar: to be drawn by cli/train.py from the loop's progress",
-    "evaluation/evaluate.py": "the evaluation bar: to be drawn by cli/evaluate.py",
-    "evaluation/hint_sweep.py": "the hint sweep's bar: to be drawn by cli/evaluate.py",
-    "data/prepare.py": "the preparation bar: to be drawn by cli/prepare.py",
 }
 
 
