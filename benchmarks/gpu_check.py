@@ -133,7 +133,7 @@ def loader_rows(args: argparse.Namespace, photos: Path | None) -> list[tuple[str
         cmd += ["12" if gpu else "3", "256" if gpu else "64", "64" if gpu else "2"]
         proc = run(cmd, timeout=90 if gpu else 300)
         lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
-        value = f"{json.loads(lines[-1])['images_per_s']:.0f} img/s" if proc.returncode == 0 and lines else failed(proc)
+        value = f"{json.loads(lines[-1])['images_per_s']:.3g} img/s" if proc.returncode == 0 and lines else failed(proc)
         rows.append(
             (f"training loader, {workers} workers, 256px prepared photos", value, "uint8/float as the loop gets them")
         )
@@ -173,7 +173,7 @@ def training_rows(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, 
     per_step = cfg["data"]["batch_size"] * cfg["train"]["accum_steps"]
     score = lines[-1].get("val_ab_l1", 0.0)
     note = f"{steps} steps in {elapsed:.0f} s of training, {wall:.0f} s wall; val ab L1 {score:.2f}"
-    return [("training, configs/coco.yaml GPU settings", f"{steps * per_step / max(elapsed, 1e-9):.0f} img/s", note)], (
+    return [("training, configs/coco.yaml GPU settings", f"{steps * per_step / max(elapsed, 1e-9):.3g} img/s", note)], (
         runs / "gpu_check" / "best.pt"
     )
 
