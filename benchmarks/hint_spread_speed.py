@@ -5,7 +5,7 @@ Spreading runs once per preview after every hint change in the app, on the model
 its time adds to what a person waits for after each click. This times ``spread_hints`` on a bundled sample's L at
 each ``--sizes`` with 1, 5 and 20 hints (3-pixel squares at seeded random places, random colours, a smooth random
 model output), ``--repeats`` times each; with ``--compare FILE`` (another version's ``spread.py``, e.g. one taken
-from an older commit with ``git show COMMIT:unet_resnet/inference/spread.py > /tmp/old_spread.py``) both are timed
+from an older commit with ``git show COMMIT:unet_resnet/hints/spread.py > /tmp/old_spread.py``) both are timed
 alternately in the same run, so a busy machine slows both alike. Prints the median milliseconds of wall clock and,
 beside it, of this process's CPU time (which a machine shared with other jobs inflates less).
 
