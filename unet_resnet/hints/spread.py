@@ -18,7 +18,7 @@ applied to a **correction** of the model's colours instead of to the colours the
 
 The minimiser solves a sparse symmetric positive-definite system over the 4-connected pixel grid of the model's
 output, with Jacobi-preconditioned conjugate gradients, coarse to fine: the grid is halved down to ``COARSEST``
-pixels a side (solved exactly there), and each level's solution, upsampled edge-aware, starts the next finer one,
+pixels a side (solved to convergence there), and each level's solution, upsampled edge-aware, starts the next finer one,
 so the iterations at full size refine what the coarse levels carried across the photo. It runs at the model's
 resolution on the ``(2, size, size)`` output, before the ab is upsampled and joined with the full-resolution L.
 """
@@ -40,8 +40,6 @@ GUIDE_BLUR = 1.0
 """Gaussian sigma (pixels at the model's size) that smooths the model's colours before they guide."""
 COARSEST = 16
 """The coarse-to-fine pyramid halves the grid until its longer side is at most this."""
-DENSE = 400
-"""A level with at most this many free pixels is solved exactly (a dense system)."""
 ITERATIONS = 300
 """Most conjugate-gradient iterations at one level (twice its longer side when that is fewer), started from the
 upsampled coarser solution."""
@@ -69,42 +67,15 @@ def _laplacian(x: np.ndarray, wx: np.ndarray, wy: np.ndarray, diag: np.ndarray, 
     return out
 
 
-def _dense_solve(wx: np.ndarray, wy: np.ndarray, diag: np.ndarray, free: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The exact minimiser on a small grid: the free pixels' dense system, with ``x``'s fixed values moved to the
-    right-hand side."""
-    h, w = free.shape
-    index = np.full(h * w, -1)
-    where = np.flatnonzero(free)
-    index[where] = np.arange(where.size)
-    matrix = np.diag(diag.ravel()[where].astype(np.float64))
-    rhs = np.zeros((where.size, x.shape[0]))
-    grid = np.arange(h * w).reshape(h, w)
-    for a, b, bond in ((grid[:, :-1], grid[:, 1:], wx), (grid[:-1, :], grid[1:, :], wy)):
-        a, b, bond = a.ravel(), b.ravel(), bond.ravel().astype(np.float64)
-        for p, q in ((a, b), (b, a)):  # the bond from p to q, in p's row
-            row = index[p] >= 0
-            inner = row & (index[q] >= 0)
-            matrix[index[p[inner]], index[q[inner]]] -= bond[inner]
-            edge = row & (index[q] < 0)  # q is fixed: its known value goes to the right-hand side
-            np.add.at(rhs, index[p[edge]], bond[edge, None] * x.reshape(x.shape[0], -1)[:, q[edge]].T)
-    out = x.copy()
-    if where.size:
-        out.reshape(x.shape[0], -1)[:, where] = np.linalg.solve(matrix, rhs).T
-    return out
-
-
 def _solve(wx: np.ndarray, wy: np.ndarray, mu: float, known: np.ndarray, x: np.ndarray, iterations: int) -> np.ndarray:
     """Minimise the energy for ``x (K, H, W)`` with its values on ``known (H, W)`` held fixed, starting from ``x``'s
-    other values: exactly on a small grid, else by preconditioned conjugate gradients on the free pixels (each of
-    the ``K`` images on its own)."""
+    other values: preconditioned conjugate gradients on the free pixels (each of the ``K`` images on its own)."""
     free = ~known
     diag = np.full(known.shape, mu, np.float32)
     diag[:, 1:] += wx
     diag[:, :-1] += wx
     diag[1:, :] += wy
     diag[:-1, :] += wy
-    if free.sum() <= DENSE:
-        return _dense_solve(wx, wy, diag, free, x)
     inverse = np.where(free, 1.0 / diag, 0.0).astype(np.float32)
     mask = free.astype(np.float32)
     q = np.empty_like(x)
@@ -209,9 +180,10 @@ def propagate(
         np.minimum(wy_c, cross_y, out=wy_c)
         coarse = propagate(guide_c, wx_c, wy_c, edge, 4.0 * mu, known_c, values_c)
         start = _upsample(coarse, guide_c, guide, edge)
+        iterations = min(ITERATIONS, 2 * max(h, w))
     else:
         start = np.zeros_like(values)
-    iterations = min(ITERATIONS, 2 * max(h, w))
+        iterations = ITERATIONS  # a few hundred unknowns: converged
     start = np.where(known, values, start).astype(np.float32)
     return _solve(wx, wy, mu, known, start, iterations)
 
