@@ -18,9 +18,10 @@ applied to a **correction** of the model's colours instead of to the colours the
 
 The minimiser solves a sparse symmetric positive-definite system over the 4-connected pixel grid of the model's
 output, with Jacobi-preconditioned conjugate gradients, coarse to fine: the grid is halved down to ``COARSEST``
-pixels a side (solved to convergence there), and each level's solution, upsampled edge-aware, starts the next finer one,
-so the iterations at full size refine what the coarse levels carried across the photo. It runs at the model's
-resolution on the ``(2, size, size)`` output, before the ab is upsampled and joined with the full-resolution L.
+pixels a side (solved to convergence there), and each level's solution, upsampled edge-aware, starts the next
+finer one, so the iterations at full size refine what the coarse levels carried across the photo. It runs at the
+model's resolution on the ``(2, size, size)`` output, before the ab is upsampled and joined with the full-resolution
+L.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ ITERATIONS = 300
 """Most conjugate-gradient iterations at one level (twice its longer side when that is fewer), started from the
 upsampled coarser solution."""
 TOLERANCE = 1e-5
-"""Stop a level early once the residual's norm has fallen below this share of its starting norm."""
+"""Stop a level early once the preconditioned residual's norm has fallen below this share of its starting one."""
 
 
 def edge_weights(guide: np.ndarray, edge: float = EDGE) -> tuple[np.ndarray, np.ndarray]:
