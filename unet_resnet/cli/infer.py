@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from unet_resnet.batch.plan import FORMATS
 from unet_resnet.cli.films import add_arguments as add_film_arguments
-from unet_resnet.cli.films import run_films
+from unet_resnet.cli.films import check_keyframes, run_films
 from unet_resnet.cli.options import add_hint_spread
 
 if TYPE_CHECKING:
     from unet_resnet.batch.pipeline import Job, Summary, Written
     from unet_resnet.film.colorize import FilmSummary
+    from unet_resnet.runtime.distributed import DistInfo
 
 
 def _positive(text: str) -> int:
@@ -104,31 +105,32 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     settings = BatchSettings(
         inp,
         out,
-        Path(args.ckpt) if args.ckpt else None,
-        args.device,
-        args.precision,
-        args.size,
-        args.restore,
-        args.hint_spread,
-        Path(args.hints) if args.hints else None,
-        args.format,
-        args.compare,
-        args.recursive,
-        args.overwrite,
-        Path(args.manifest) if args.manifest else None,
-        args.batch_size,
-        args.workers,
-        args.jpeg_quality,
+        ckpt=Path(args.ckpt) if args.ckpt else None,
+        device=args.device,
+        precision=args.precision,
+        size=args.size,
+        restore=args.restore,
+        hint_spread=args.hint_spread,
+        hints=Path(args.hints) if args.hints else None,
+        fmt=args.format,
+        compare=args.compare,
+        recursive=args.recursive,
+        overwrite=args.overwrite,
+        manifest=Path(args.manifest) if args.manifest else None,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        jpeg_quality=args.jpeg_quality,
     )
     run = BatchRun(settings)
-    tag = ""  # names the rank in messages under torchrun
     try:
         films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         run.start()
-        tag = f"rank {run.info.rank}: " if run.info.distributed else ""
+        film_keys = check_keyframes(run.model, films, args)  # refused before any work
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {tag}{exc}", file=sys.stderr)
+        info = getattr(run, "info", None)  # set once the process group is joined
+        print(f"error: {_rank_tag(info)}{exc}", file=sys.stderr)
         return 2
+    tag = _rank_tag(run.info)
     quiet = args.quiet or not run.info.is_main  # under torchrun, rank 0's bar shows its own share
     bar = tqdm(total=run.total, disable=quiet, unit="photo", file=sys.stderr)
 
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     bar.close()
     reels = FilmSummary()
     if films.jobs and run.info.is_main and not summary.interrupted:
-        reels = run_films(run.model, films, args)
+        reels = run_films(run.model, films, args, film_keys)
     if run.info.is_main:
         summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
         summary.skipped += films.skipped
@@ -155,6 +157,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         _print_summary(summary, run.info.world_size, args.out, args.manifest, reels)
     run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
+
+
+def _rank_tag(info: DistInfo | None) -> str:
+    """``rank N: `` before a message under torchrun, nothing in one process."""
+    return f"rank {info.rank}: " if info is not None and info.distributed else ""
 
 
 def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary) -> None:
