@@ -12,7 +12,7 @@ import pytest
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.color import AB_SCALE
 from unet_resnet.hints.points import HintPoint, color_ab
-from unet_resnet.hints.spread import AB_GUIDE, GUIDE_BLUR, edge_weights, spread_hints
+from unet_resnet.hints.spread import AB_GUIDE, COLOUR_BLUR, edge_weights, spread_hints
 from unet_resnet.inference.colorizer import Colorizer
 
 SIZE = 64
@@ -81,7 +81,7 @@ def test_the_correction_is_the_minimiser_of_the_energy() -> None:
     ab = np.zeros((2, SIZE, SIZE), np.float32)
     hints = hint_map((26, 28, 0.4, -0.2), (10, 50, -0.3, 0.3), (45, 8, 0.1, 0.5))
     out = spread_hints(ab, L, hints, spread=1.0)
-    guide = np.stack([L, *(AB_GUIDE * cv2.GaussianBlur(c, (0, 0), GUIDE_BLUR) for c in ab)])
+    guide = np.stack([L, *(AB_GUIDE * cv2.GaussianBlur(c, (0, 0), COLOUR_BLUR) for c in ab)])
     wx, wy = (w.astype(np.float64) for w in edge_weights(guide))
     mu = 1.0 / SIZE**2
     R = out.astype(np.float64)

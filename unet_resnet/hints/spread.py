@@ -26,6 +26,8 @@ L.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -37,8 +39,12 @@ EDGE = 0.05
 ``DEFAULT_SPREAD``, ``EDGE`` and ``AB_GUIDE`` were chosen with the hint sweep on held-out photos (docs/hints.md)."""
 AB_GUIDE = 0.5
 """Weight of the model's own colours beside L in the guide (they separate regions of equal lightness)."""
-GUIDE_BLUR = 1.0
+COLOUR_BLUR = 1.0
 """Gaussian sigma (pixels at the model's size) that smooths the model's colours before they guide."""
+GUIDE_BLUR = 2.0
+"""The same for the guide of :func:`edge_aware_filter` where film keyframes use it (``unet_resnet/film/carry.py``)."""
+FILTER_ITERATIONS = 3
+"""Passes of :func:`edge_aware_filter`."""
 COARSEST = 16
 """The coarse-to-fine pyramid halves the grid until its longer side is at most this."""
 ITERATIONS = 300
@@ -189,6 +195,43 @@ def propagate(
     return _solve(wx, wy, mu, known, start, iterations)
 
 
+def _recursive_pass(x: np.ndarray, weights: np.ndarray) -> None:
+    """One causal and one anti-causal recursive pass along the last axis of ``x (K, H, W)``, in place;
+    ``weights (H, W - 1)``: the feedback between each pair of neighbours."""
+    width = x.shape[-1]
+    for i in range(1, width):
+        x[:, :, i] += weights[:, i - 1] * (x[:, :, i - 1] - x[:, :, i])
+    for i in range(width - 2, -1, -1):
+        x[:, :, i] += weights[:, i] * (x[:, :, i + 1] - x[:, :, i])
+
+
+def edge_aware_filter(
+    x: np.ndarray, guide: np.ndarray, sigma_s: float, sigma_r: float, iterations: int = FILTER_ITERATIONS
+) -> np.ndarray:
+    """Domain-transform recursive filtering (Gastal & Oliveira, SIGGRAPH 2011) of ``x (K, H, W)`` guided by
+    ``guide (C, H, W)``: a fast edge-aware blur, which film keyframes use to fill where their carried colours are
+    lost (hint spreading itself solves the optimisation above).
+
+    ``sigma_s``: spatial extent in pixels; ``sigma_r``: the guide difference that counts as one ``sigma_s`` of
+    distance. Returns a new float64 array; ``x`` is not changed.
+    """
+    out = np.array(x, dtype=np.float64, copy=True)
+    g = np.asarray(guide, dtype=np.float64)
+    ratio = sigma_s / sigma_r
+    dx = 1.0 + ratio * np.abs(np.diff(g, axis=2)).sum(axis=0)  # (H, W - 1): domain distance between neighbours
+    dy = 1.0 + ratio * np.abs(np.diff(g, axis=1)).sum(axis=0)  # (H - 1, W)
+    for i in range(iterations):
+        sigma_i = sigma_s * math.sqrt(3.0) * 2.0 ** (iterations - i - 1) / math.sqrt(4.0**iterations - 1.0)
+        a = math.exp(-math.sqrt(2.0) / sigma_i)
+        if out.shape[2] > 1:
+            _recursive_pass(out, a**dx)
+        if out.shape[1] > 1:
+            turned = np.ascontiguousarray(out.transpose(0, 2, 1))
+            _recursive_pass(turned, (a**dy).T)
+            out = np.ascontiguousarray(turned.transpose(0, 2, 1))
+    return out
+
+
 def spread_hints(
     ab: np.ndarray, L: np.ndarray, hint_map: np.ndarray, spread: float = DEFAULT_SPREAD, edge: float = EDGE
 ) -> np.ndarray:
@@ -199,7 +242,7 @@ def spread_hints(
     known = np.asarray(hint_map[2]) > 0.5
     if spread <= 0 or not known.any():
         return ab
-    colours = [AB_GUIDE * cv2.GaussianBlur(c, (0, 0), GUIDE_BLUR) for c in ab]  # regions of colour, not its grain
+    colours = [AB_GUIDE * cv2.GaussianBlur(c, (0, 0), COLOUR_BLUR) for c in ab]  # regions of colour, not its grain
     guide = np.stack([np.asarray(L, np.float32), *colours])
     mu = 1.0 / (spread * max(known.shape)) ** 2
     asked = np.asarray(hint_map[:2], dtype=np.float32) - ab
