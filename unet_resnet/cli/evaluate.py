@@ -20,7 +20,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "(PSNR, SSIM, ab L1, colorfulness, optional FID), beside the grayscale baseline. Definitions: docs/metrics.md.",
     )
     p.add_argument(
-        "--ckpt", type=Path, help="training checkpoint or exported generator (default: newest runs/**/best.pt)"
+        "--ckpt",
+        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
+        "(default: newest runs/**/best.pt)",
     )
     p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
@@ -87,5 +89,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             f"cf {r['cf_pred']:.2f} (truth {r['cf_truth']:.2f}, delta {r['delta_cf']:.2f})  "
             f"l_max_err {r['l_max_err']:.3f}  fid {fmt(r['fid'], 2)}"
         )
+    print(f"model: {report['model_name']} (trained on {report['trained_on']})")
     print(f"report in {out}/ (metrics.json, metrics.md, contact_sheet.png)")
     return 0

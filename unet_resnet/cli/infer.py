@@ -47,7 +47,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
     )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    p.add_argument(
+        "--ckpt",
+        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
+        "(default: newest runs/**/best.pt)",
+    )
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
@@ -114,7 +118,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         film_file = inp.is_file() and is_video_file(inp)
         plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
-        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
+        ckpt = args.ckpt or newest_checkpoint()
         if not args.ckpt and info.is_main:
             logging.getLogger(__name__).info("using checkpoint %s", ckpt)
         model = Colorizer.load(
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 130
     if info.is_main:
         _print_summary(summary, info.world_size, args.out, args.manifest, reels)
+        print(f"model: {model.title}")
     barrier()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     cleanup()
     return 1 if summary.failed else 0

@@ -34,6 +34,7 @@ from unet_resnet.data.photos import DataError, read_list
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
+from unet_resnet.models.pretrained import weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,18 @@ def fid_note(fid_weights: Path | None, images: int) -> str:
     return f"FID with {fid_weights.name} on {images} images (comparable only at equal set sizes)."
 
 
+def default_report_dir(model: Colorizer, data: Path) -> Path:
+    """``eval-<data name>`` beside the checkpoint file, inside a local model folder, or, for a Hub model, in the
+    working folder (``eval-<repository name>-<data name>``): where a model card looks for the reports of its weights."""
+    origin = model.provenance.origin
+    if origin is None:
+        return Path(f"eval-{model.provenance.name.split('@')[0].split('/')[-1]}-{data.stem}")
+    return origin / f"eval-{data.stem}"
+
+
 def evaluate_checkpoint(
     data: Path,
-    ckpt: Path | None = None,
+    ckpt: str | Path | None = None,
     out: Path | None = None,
     size: int | None = None,
     device: str = "auto",
@@ -237,8 +247,10 @@ def evaluate_checkpoint(
     sheet_rows: int = 6,
     progress: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), :func:`evaluate` it on the photos of ``data`` (a
-    folder or a list file) and write the report to ``out`` (default: ``eval-<data name>`` beside the checkpoint).
+    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``; a model folder or Hub id too), :func:`evaluate` it on
+    the photos of ``data`` (a folder or a list file) and write the report to ``out`` (default:
+    :func:`default_report_dir`). The report names the model and carries the digest of its weights, which a model
+    card checks before quoting it.
 
     Returns ``(report, out)``: the report is what ``metrics.json`` holds. Raises ``DataError``, ``CheckpointError``,
     ``FIDWeightsError``, ``ImageReadError`` (each naming the file and the fix) before anything is written.
@@ -247,16 +259,24 @@ def evaluate_checkpoint(
     ckpt = ckpt or newest_checkpoint()
     model = Colorizer.load(ckpt, device, precision, size)
     fid_model = load_inception(fid_weights, model.device) if fid_weights else None
-    out = out or ckpt.parent / f"eval-{data.stem}"
+    out = out or default_report_dir(model, data)
     results, sheet = evaluate(
         model, paths, data if data.is_dir() else data.parent, batch_size, save_predictions, sheet_rows, fid_model,
         progress=progress,
     )  # fmt: skip
     note = fid_note(fid_weights if fid_model is not None else None, len(paths))
-    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
+    header = {
+        "checkpoint": str(ckpt),
+        "model_name": model.provenance.name,
+        "trained_on": model.provenance.trained_on(),
+        "weights_sha256": weights_digest(model.G.state_dict()),
+        "data": str(data),
+        "render_size": model.size,
+        "images": len(paths),
+    }
     report = header | {"fid_note": note} | results
     write_atomic(out / "metrics.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {data.name} ({len(paths)} images, render size {model.size})"
+    title = f"{model.title} on {data.name} ({len(paths)} images, render size {model.size})"
     write_atomic(out / "metrics.md", markdown(results, title, note).encode())
     write_rgb8(out / "contact_sheet.png", sheet)
     log.debug("report written to %s", out)

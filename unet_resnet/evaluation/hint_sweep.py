@@ -27,7 +27,7 @@ from unet_resnet.data.files import write_atomic
 from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_centres
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
 from unet_resnet.data.photos import read_list
-from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
+from unet_resnet.evaluation.evaluate import contact_sheet, default_report_dir, sheet_indices
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
 from unet_resnet.inference.hints import NO_HINTS, HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
@@ -163,7 +163,7 @@ def sweep_markdown(results: dict[str, Any], title: str) -> str:
 def sweep_checkpoint(
     data: Path,
     counts: Sequence[int],
-    ckpt: Path | None = None,
+    ckpt: str | Path | None = None,
     out: Path | None = None,
     size: int | None = None,
     device: str = "auto",
@@ -181,12 +181,12 @@ def sweep_checkpoint(
     ckpt = ckpt or newest_checkpoint()
     model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
     results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
-    out = out or ckpt.parent / f"eval-{data.stem}"
+    out = out or default_report_dir(model, data)
     header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
     header |= {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
     report = header | {"hint_size": side, "hint_seed": seed} | results
     write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    title = f"{Path(str(ckpt)).name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
     title += f"hint spread {model.hint_spread:g}, "
     table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
     write_atomic(out / "hints.md", table.encode())

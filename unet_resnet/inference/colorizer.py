@@ -24,7 +24,8 @@ from unet_resnet.data.imageio import Photo, sample_scale
 from unet_resnet.inference.hints import NO_HINTS, HintError, HintPoint, hint_batch
 from unet_resnet.inference.restore import restore_lightness
 from unet_resnet.inference.spread import DEFAULT_SPREAD, spread_hints
-from unet_resnet.models.checkpoint import CheckpointError, load_generator
+from unet_resnet.models.checkpoint import CheckpointError, load_model
+from unet_resnet.models.pretrained import Provenance, save_folder
 from unet_resnet.runtime.distributed import pick_device
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -159,7 +160,10 @@ class Colorizer:
         size: int | None = None,
         restore: bool = False,
         hint_spread: float | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
+        self.provenance = provenance or Provenance("(in memory)")
+        """Where the model came from and what it was trained on (:attr:`title` names it)."""
         hint_spread = DEFAULT_SPREAD if hint_spread is None else hint_spread
         if not 0.0 <= hint_spread <= 4.0:
             raise ValueError(f"hint spread must be between 0 (off) and 4 image sides, got {hint_spread}")
@@ -193,15 +197,34 @@ class Colorizer:
         restore: bool = False,
         hint_spread: float | None = None,
     ) -> Colorizer:
-        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``.
+        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, model folder or Hub id
+        (``user/name[@revision]``; an existing path wins), ready on ``device``.
 
         ``hint_spread``: how far colour hints are spread over the output, in image sides (None: the default
         :data:`~unet_resnet.inference.spread.DEFAULT_SPREAD`; 0: only a hint model's own response to them)."""
-        G, spec = load_generator(path)
+        G, spec, provenance = load_model(path)
         try:
-            return cls(G, spec, device, precision, size, restore, hint_spread)
+            return cls(G, spec, device, precision, size, restore, hint_spread, provenance)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_pretrained(cls, name: str | Path, device: str = "auto", precision: str = "fp32") -> Colorizer:
+        """A model folder (:meth:`save_pretrained`, ``unet-resnet export --out DIR/``) or a Hugging Face Hub id
+        (``user/name`` or ``user/name@revision``, downloaded into the Hub's cache; needs the ``hub`` extra), ready
+        on ``device``. Any name :meth:`load` takes works too."""
+        return cls.load(name, device, precision)
+
+    def save_pretrained(self, folder: str | Path, half: bool = False, overwrite: bool = False) -> Path:
+        """Write this model as a model folder (weights, ``config.json``, model card) that :meth:`from_pretrained`
+        loads; ``half``: float16 weights. The card quotes the ``evaluate`` reports written for these weights beside
+        the checkpoint they came from. Existing model files are replaced only with ``overwrite``."""
+        return save_folder(folder, self.G, self.spec, self.provenance, half, overwrite)
+
+    @property
+    def title(self) -> str:
+        """The model's one name: its file, folder or Hub id and what it was trained on."""
+        return self.provenance.title()
 
     @property
     def out_channels(self) -> int:
