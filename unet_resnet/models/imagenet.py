@@ -1,18 +1,22 @@
 """``model.encoder_weights: auto``: timm's ImageNet ResNet18 when it can be had quickly, random weights otherwise.
 
 The weights are timm's own (the Hugging Face Hub repository timm's ``resnet18`` names, ``model.safetensors``), found
-the way timm finds them: in the Hub's cache, or downloaded into it. The download runs in a thread given
-:data:`AUTO_TIMEOUT_S` seconds; a machine without network (or with ``HF_HUB_OFFLINE=1``) falls back at once, one
-that stalls falls back when the time is up (the download goes on in the background and fills the cache for the next
+the way timm finds them: in the Hub's cache, or downloaded into it. A machine without network (the Hub's host does
+not resolve or does not accept a connection within a few seconds) or with ``HF_HUB_OFFLINE=1`` falls back at once;
+otherwise the download runs in a thread given :data:`AUTO_TIMEOUT_S` seconds, and one that stalls falls back when the
+time is up (the download goes on in the background and fills the cache for the next
 run). Either way training starts, and one log line says which weights it got and how to give a local file instead.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ def auto_encoder_weights(timeout_s: float = AUTO_TIMEOUT_S) -> tuple[str, str]:
         return _imagenet(str(path), "from the Hugging Face cache")
     if constants.HF_HUB_OFFLINE:
         return _random("HF_HUB_OFFLINE is set and it is not in the Hugging Face cache")
+    unreachable = _unreachable(constants.ENDPOINT, timeout_s)
+    if unreachable:
+        return _random(unreachable)
     result: dict[str, Any] = {}
 
     def fetch() -> None:
@@ -61,6 +68,23 @@ def auto_encoder_weights(timeout_s: float = AUTO_TIMEOUT_S) -> tuple[str, str]:
         exc = result["error"]
         return _random(f"it could not be downloaded ({type(exc).__name__}: {str(exc)[:120]})")
     return _random(f"the download did not finish within {timeout_s:g} s (it goes on in the background)")
+
+
+PROBE_TIMEOUT_S = 5.0
+
+
+def _unreachable(endpoint: str, timeout_s: float) -> str:
+    """Why the Hub cannot be reached (``""`` when it can, or when a proxy decides): one name look-up and one TCP
+    connection, so a machine without network falls back at once instead of waiting out huggingface_hub's retries."""
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return ""
+    url = urlparse(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=min(timeout_s, PROBE_TIMEOUT_S)).close()
+    except OSError as exc:
+        return f"{host} cannot be reached ({type(exc).__name__}: {exc})"
+    return ""
 
 
 def _imagenet(path: str, how: str) -> tuple[str, str]:
