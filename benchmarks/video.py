@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from unet_resnet.data.imageio import list_images, read_rgb8  # noqa: E402
 from unet_resnet.evaluation.clips import MOTIONS, Clip, camera_clip, film_of, warp_error  # noqa: E402
+from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video  # noqa: E402
+from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.inference.colorizer import Colorizer  # noqa: E402
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video  # noqa: E402
-from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.metrics import psnr  # noqa: E402
 
 FRAME = (320, 240)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_resnet.data.headers import HeaderError, looks_truncated, read_header, sniff_kind
+from unet_resnet.app.headers import HeaderError, looks_truncated, read_header, sniff_kind
 
 CASES = [
     (".png", np.uint8, 3, "png"),

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from unet_resnet.bench.bench_options import DEFAULT_DECODER
+from unet_resnet.bench.timing import count_macs, n_params
 from unet_resnet.cli.bench import main as bench_main
-from unet_resnet.evaluation.bench_options import DEFAULT_DECODER
-from unet_resnet.evaluation.timing import count_macs, n_params
 from unet_resnet.models.generator import UNetGenerator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+from unet_resnet.batch import pipeline
 from unet_resnet.cli.infer import main as infer_main
-from unet_resnet.inference import pipeline
 
 
 def main() -> int:

@@ -16,12 +16,12 @@ import pytest
 import torch
 from conftest import rgb_image, write_small_copies
 
+from unet_resnet.batch import ranks
+from unet_resnet.batch.manifest import leftover_parts, read_manifest
+from unet_resnet.batch.plan import make_plan
+from unet_resnet.batch.ranks import check_same_plan, my_share, plan_fingerprint, share_plan, stop_on_sigterm
+from unet_resnet.batch.shard import balanced_shares, file_weight
 from unet_resnet.cli.infer import main
-from unet_resnet.inference import ranks
-from unet_resnet.inference.manifest import leftover_parts, read_manifest
-from unet_resnet.inference.plan import make_plan
-from unet_resnet.inference.ranks import check_same_plan, my_share, plan_fingerprint, share_plan, stop_on_sigterm
-from unet_resnet.inference.shard import balanced_shares, file_weight
 from unet_resnet.runtime.distributed import DistInfo
 
 ROOT = Path(__file__).resolve().parents[2]

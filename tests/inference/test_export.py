@@ -13,7 +13,7 @@ import torch
 from conftest import rgb_image
 
 from unet_resnet.cli.export import main
-from unet_resnet.inference.export import max_onnx_difference
+from unet_resnet.export.formats import max_onnx_difference
 from unet_resnet.models.checkpoint import SPEC_KEY, load_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -10,9 +10,9 @@ import pytest
 from conftest import rgb_image, write_tiny_generator
 
 from unet_resnet.cli.export import main
+from unet_resnet.export.formats import max_onnx_difference
+from unet_resnet.hints.points import HintPoint
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.export import max_onnx_difference
-from unet_resnet.inference.hints import HintPoint
 from unet_resnet.models.checkpoint import SPEC_KEY, load_generator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -13,8 +13,8 @@ from conftest import rgb_image, write_tiny_generator
 
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.imageio import read_photo
+from unet_resnet.hints.points import HintError, HintPoint, color_ab, hint_map, load_hints_file, parse_points
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.hints import HintError, HintPoint, color_ab, hint_map, load_hints_file, parse_points
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

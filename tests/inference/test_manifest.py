@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from unet_resnet.inference.manifest import (
+from unet_resnet.batch.manifest import (
     COLUMNS,
     ManifestWriter,
     fold_parts,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from unet_resnet.inference.shard import balanced_shares, file_weight, share_of
+from unet_resnet.batch.shard import balanced_shares, file_weight, share_of
 
 
 def test_shares_are_disjoint_and_cover_everything() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.color import AB_SCALE
+from unet_resnet.hints.points import HintPoint, color_ab
+from unet_resnet.hints.spread import edge_aware_filter, spread_hints
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.hints import HintPoint, color_ab
-from unet_resnet.inference.spread import edge_aware_filter, spread_hints
 
 SIZE = 64
 

@@ -77,7 +77,7 @@ def test_whole_run_imports_neither_timm_nor_torchvision(tmp_path: Path, tiny_gen
 
 @pytest.mark.slow
 def test_startup_measurement_times_a_whole_run(tmp_path: Path, tiny_generator_ckpt: Path) -> None:
-    from unet_resnet.evaluation.startup import infer_startup_seconds
+    from unet_resnet.bench.startup import infer_startup_seconds
 
     photo = tmp_path / "p.png"
     cv2.imwrite(str(photo), rgb_image(40, 56))
@@ -86,7 +86,7 @@ def test_startup_measurement_times_a_whole_run(tmp_path: Path, tiny_generator_ck
 
 
 def test_startup_measurement_reports_a_failed_run(tmp_path: Path) -> None:
-    from unet_resnet.evaluation.startup import StartupError, infer_startup_seconds
+    from unet_resnet.bench.startup import StartupError, infer_startup_seconds
 
     photo = tmp_path / "p.png"
     cv2.imwrite(str(photo), rgb_image(40, 56))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from unet_resnet.evaluation.clips import camera_clip, film_of, warp_error
+from unet_resnet.film.colorize import colorize_frames
+from unet_resnet.film.temporal import TemporalSmoother, consistent
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import colorize_frames
-from unet_resnet.inference.temporal import TemporalSmoother, consistent
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -59,7 +59,7 @@ def test_forward_backward_check_flags_disagreeing_flow() -> None:
 
 
 def test_frame_by_frame_when_carry_is_zero(model: Colorizer, sample_paths: list[Path]) -> None:
-    from unet_resnet.inference.temporal import TemporalSettings
+    from unet_resnet.film.temporal import TemporalSettings
 
     film = film_of(camera_clip(photo(sample_paths, 0), 4, (96, 72), "zoom").frames, np.random.default_rng(2), 2.0, 0)
     off = colour(model, film, TemporalSmoother(TemporalSettings(carry=0.0)))

@@ -13,11 +13,18 @@ from conftest import rgb_image
 from video_files import inspect, pan_frames, write_video
 
 from unet_resnet.data.color import rgb_to_lab
-from unet_resnet.inference import video
+from unet_resnet.film import video
+from unet_resnet.film.colorize import (
+    FilmOptions,
+    FilmPlan,
+    FilmProgress,
+    colorize_films,
+    colorize_frames,
+    colorize_video,
+)
+from unet_resnet.film.transcode import transcode
+from unet_resnet.film.video import VideoError, probe
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video
-from unet_resnet.inference.transcode import transcode
-from unet_resnet.inference.video import VideoError, probe
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -183,3 +190,29 @@ def test_existing_output_is_replaced_only_when_complete(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         transcode(src, dst, fail)
     assert dst.read_bytes() == b"the user's own file"
+
+
+def test_film_loop_reports_through_its_progress_callbacks(tmp_path: Path, model: Colorizer) -> None:
+    noise = tmp_path / "noise.mp4"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    good = write_video(tmp_path / "good.mkv", gray_clip(6))
+    plan = FilmPlan(jobs=[(noise, tmp_path / "out" / "noise.mp4"), (good, tmp_path / "out" / "good.mkv")])
+    events: list[tuple[str, ...]] = []
+
+    class Record(FilmProgress):
+        def start(self, src: Path, frames: int | None) -> None:
+            events.append(("start", src.name, str(frames)))
+
+        def frame(self) -> None:
+            events.append(("frame",))
+
+        def end(self) -> None:
+            events.append(("end",))
+
+        def failed(self, src: Path, reason: str) -> None:
+            events.append(("failed", src.name))
+
+    summary = colorize_films(model, plan, FilmOptions(batch_size=4), Record())
+    assert events == [("failed", "noise.mp4"), ("start", "good.mkv", "6")] + [("frame",)] * 6 + [("end",)]
+    assert (summary.done, summary.failed, summary.frames, summary.interrupted) == (1, 1, 6, False)
+    assert inspect(tmp_path / "out" / "good.mkv").frames == 6

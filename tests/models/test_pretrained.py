@@ -121,7 +121,7 @@ def test_card_quotes_the_checkpoint_record_and_the_evaluate_report(
 
 def test_an_explicit_report_of_other_weights_is_refused(tiny_model: Path, tmp_path: Path, tiny_photos: Path) -> None:
     from unet_resnet.evaluation.evaluate import evaluate_checkpoint
-    from unet_resnet.inference.export import export
+    from unet_resnet.export.formats import export
 
     other = training_like_checkpoint(tmp_path / "other" / "best.pt", seed=1)
     _, out = evaluate_checkpoint(tiny_photos, other, device="cpu")

@@ -28,8 +28,8 @@ from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_cent
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
 from unet_resnet.data.photos import read_list
 from unet_resnet.evaluation.evaluate import contact_sheet, default_report_dir, sheet_indices
+from unet_resnet.hints.points import NO_HINTS, HintError
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
-from unet_resnet.inference.hints import NO_HINTS, HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 
 SWEEP = (0, 1, 2, 5, 10, 20)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from unet_resnet.models.checkpoint import CheckpointError
+from unet_resnet.models.pretrained import library_version
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def download(repo_id: str, revision: str | None = None) -> Path:
     hub = _hub()
     from huggingface_hub import errors
 
-    from unet_resnet import __version__
-
     where = f"{repo_id}" + (f"@{revision}" if revision else "")
     try:
         folder = hub.snapshot_download(
@@ -50,7 +49,7 @@ def download(repo_id: str, revision: str | None = None) -> Path:
             revision=revision,
             allow_patterns=FILES,
             library_name="unet_resnet",
-            library_version=__version__,
+            library_version=library_version(),
         )
     except errors.RevisionNotFoundError as exc:
         raise CheckpointError(f"{where}: the Hub repository has no revision {revision!r}; check the name") from exc

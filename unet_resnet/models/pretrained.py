@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,11 @@ class Provenance:
             if trained_on
             else f"{self.short_name} (training not recorded)"
         )
+
+
+def library_version() -> str:
+    """This package's version (read from the package already imported: importing it here would import its API)."""
+    return str(sys.modules["unet_resnet"].__version__)
 
 
 def weights_digest(state: dict[str, torch.Tensor]) -> str:
@@ -226,13 +232,12 @@ def _in_hub_cache(folder: Path) -> bool:
 
 def folder_config(spec: dict[str, Any], provenance: Provenance, dtype: str) -> dict[str, Any]:
     """``config.json``: the spec, the format version, what the model was trained on and how it was measured."""
-    from unet_resnet import __version__
 
     record = provenance.record
     return {
         "format_version": FOLDER_FORMAT,
         "library": "unet_resnet",
-        "library_version": __version__,
+        "library_version": library_version(),
         **{k: spec[k] for k in SPEC_KEYS},
         "restoration": int(spec["out_channels"]) == 3,
         "encoder": {"arch": "resnet18", "initialised_from": record.get("encoder_weights", "not recorded")},

@@ -14,6 +14,7 @@ import torch
 
 from unet_resnet.config import Config
 from unet_resnet.models.imagenet import auto_encoder_weights, describe_encoder_weights
+from unet_resnet.models.pretrained import library_version
 from unet_resnet.runtime.distributed import DistInfo
 
 
@@ -47,7 +48,6 @@ def hardware(info: DistInfo) -> str:
 
 def run_record(cfg: Config, info: DistInfo, train_photos: int, val_photos: int, encoder: str) -> dict[str, Any]:
     """The record of a new run (plain types only)."""
-    from unet_resnet import __version__
 
     return {
         "data": cfg.data.train,
@@ -58,5 +58,5 @@ def run_record(cfg: Config, info: DistInfo, train_photos: int, val_photos: int, 
         "world_size": int(info.world_size),
         "encoder_weights": encoder,
         "torch": torch.__version__,
-        "unet_resnet": __version__,
+        "unet_resnet": library_version(),
     }

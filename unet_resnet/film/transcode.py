@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from unet_resnet.inference import video
-from unet_resnet.inference.video import (
+from unet_resnet.film import video
+from unet_resnet.film.video import (
     DEFAULT_QUALITY,
     FrameFunction,
     VideoError,

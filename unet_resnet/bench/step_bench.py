@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from unet_resnet.evaluation.bench_options import BenchError, BenchOptions
-from unet_resnet.evaluation.timing import median_seconds, peak_rss_mb
+from unet_resnet.bench.bench_options import BenchError, BenchOptions
+from unet_resnet.bench.timing import median_seconds, peak_rss_mb
 
 
 def build_training(

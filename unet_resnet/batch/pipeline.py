@@ -3,7 +3,7 @@
 OpenCV releases the GIL, so a small pool decodes and prepares photos while the model runs on batches at its
 ``size``, and merges, encodes and writes the results, within a memory budget. A file that cannot be read or
 written is reported to ``on_fail`` and counted; the others go on. Outputs are written through a temporary name.
-The command line (``unet_resnet.cli.infer``) plans the run (:mod:`unet_resnet.inference.plan`), shows progress and
+The command line (``unet_resnet.cli.infer``) plans the run (:mod:`unet_resnet.batch.plan`), shows progress and
 prints the summary.
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unet_resnet.batch.plan import Job, Plan, make_plan
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
+from unet_resnet.hints.points import hint_batch
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.hints import hint_batch
-from unet_resnet.inference.plan import Job, Plan, make_plan
 from unet_resnet.inference.preview import gray_preview, side_by_side
 
 log = logging.getLogger(__name__)

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother
+from unet_resnet.film.transcode import TranscodeResult, transcode
+from unet_resnet.film.video import (
+    DEFAULT_QUALITY,
+    FrameFunction,
+    VideoError,
+    VideoInfo,
+    is_video_file,
+    list_videos,
+    probe,
+)
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother
-from unet_resnet.inference.transcode import TranscodeResult, transcode
-from unet_resnet.inference.video import DEFAULT_QUALITY, FrameFunction, VideoInfo, is_video_file, list_videos, probe
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +145,82 @@ def plan_films(inp: Path, out: Path, recursive: bool = True, overwrite: bool = F
         else:
             plan.jobs.append((src, dst))
     return plan
+
+
+# ------------------------------------------------------------------------------------------------------ the loop
+@dataclass
+class FilmSummary:
+    """What :func:`colorize_films` did: films written whole, films failed (unreadable or cut short), frames
+    written, seconds, and whether Ctrl-C stopped it."""
+
+    done: int = 0
+    failed: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+class FilmProgress:
+    """How :func:`colorize_films` reports progress: the caller (``cli/``) overrides these to draw a bar per film and
+    print failures; this base reports failures to the log and ignores the rest."""
+
+    def start(self, src: Path, frames: int | None) -> None:
+        """A film begins; ``frames``: its frame count, estimated from its duration where not stored (or None)."""
+
+    def frame(self) -> None:
+        """One more frame of the current film was written."""
+
+    def end(self) -> None:
+        """The current film is over (written, failed or interrupted)."""
+
+    def failed(self, src: Path, reason: str) -> None:
+        """``src`` could not be colorized, or only up to ``reason``'s point."""
+        log.warning("failed: %s: %s", src, reason)
+
+
+def colorize_films(
+    model: Colorizer, plan: FilmPlan, options: FilmOptions, progress: FilmProgress | None = None
+) -> FilmSummary:
+    """Colorize ``plan``'s films one after the other (each streams through in frames).
+
+    A film that cannot be read is reported through ``progress.failed`` and counted as failed; a film cut short
+    (truncated, damaged) is written up to where it decodes, reported with the reason, and counted as failed too.
+    Ctrl-C stops at once (``interrupted``), leaving no partial output file.
+    """
+    progress = progress or FilmProgress()
+    summary = FilmSummary()
+    start = time.perf_counter()
+    for src, dst in plan.jobs:
+        try:
+            info = probe(src)
+        except VideoError as exc:
+            summary.failed += 1
+            progress.failed(src, exc.reason)
+            continue
+        total = info.frames or (round(info.duration * float(info.rate)) if info.duration and info.rate else None)
+        progress.start(src, total)
+        try:
+            result = colorize_video(model, src, dst, options, on_frame=progress.frame, info=info)
+        except VideoError as exc:
+            summary.failed += 1
+            progress.end()
+            progress.failed(src, exc.reason)
+            continue
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            progress.end()
+            break
+        progress.end()
+        summary.frames += result.written.frames
+        cuts = f", {result.cuts} scene cut(s)" if options.temporal else ""
+        log.info("%s: %d frames, sound %s%s -> %s", src, result.written.frames, result.written.audio, cuts, dst)
+        if result.written.problem:
+            summary.failed += 1
+            progress.failed(
+                src,
+                f"{result.written.problem}; the {result.written.frames} frames before it were colorized into {dst}",
+            )
+        else:
+            summary.done += 1
+    summary.seconds = time.perf_counter() - start
+    return summary

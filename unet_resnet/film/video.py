@@ -1,6 +1,6 @@
 """Videos through PyAV (FFmpeg's libraries): which files are films, opening them, and what their header says.
 
-Reading and writing whole films is :mod:`unet_resnet.inference.transcode`. PyAV is an optional dependency
+Reading and writing whole films is :mod:`unet_resnet.film.transcode`. PyAV is an optional dependency
 (``pip install 'unet_resnet[video]'``); it is imported when a video is first opened.
 """
 

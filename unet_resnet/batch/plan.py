@@ -1,6 +1,6 @@
 """Planning an ``infer`` run: every photo's output (and ``--compare`` output), checked before any work starts.
 
-``--in`` is a folder, one photo, or a list of photos (:mod:`unet_resnet.inference.photo_list`). Bad paths raise
+``--in`` is a folder, one photo, or a list of photos (:mod:`unet_resnet.batch.photo_list`). Bad paths raise
 :class:`UsageError` with the fix; outputs that exist are kept unless asked; two photos that would write the same
 file are reported as conflicts instead of overwriting each other.
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from unet_resnet.batch.photo_list import PhotoListError, is_photo_list, read_photo_list
 from unet_resnet.data.imageio import IMAGE_SUFFIXES, is_image_file, list_images
-from unet_resnet.inference.photo_list import PhotoListError, is_photo_list, read_photo_list
 
 if TYPE_CHECKING:  # the hints module needs torch; planning (and infer --help) must not
-    from unet_resnet.inference.hints import HintPoint
+    from unet_resnet.hints.points import HintPoint
 
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif", "bmp": ".bmp"}
 """``--format`` names and the suffix each writes."""
@@ -163,9 +163,9 @@ def attach_hints(jobs: list[Job], hints_file: Path, inp: Path, recursive: bool, 
 
     Keys of the file are paths relative to ``inp`` (its name when ``inp`` is one photo; for a list, each photo's
     path under ``--out``); every photo of ``inp`` counts, even one whose output exists. Raises
-    :class:`~unet_resnet.inference.hints.HintError`.
+    :class:`~unet_resnet.hints.points.HintError`.
     """
-    from unet_resnet.inference.hints import NO_HINTS, HintError, load_hints_file
+    from unet_resnet.hints.points import NO_HINTS, HintError, load_hints_file
 
     if not follows_hints:
         raise HintError(f"--hints {hints_file}: {NO_HINTS}")

@@ -16,7 +16,7 @@ Every rate is a median over ``--iters`` timed repetitions that follow ``--warmup
 - ``e2e_images_per_s``: ``infer`` over ``--infer-data`` (decode, predict, merge, encode, write to a temporary
   folder) with a random-weight generator checkpoint.
 - ``infer_startup_s``: wall seconds of the whole ``infer`` command on the first photo of ``--infer-data`` in a fresh
-  process (interpreter, imports, model loading, one photo; :mod:`unet_resnet.evaluation.startup`), median of 3.
+  process (interpreter, imports, model loading, one photo; :mod:`unet_resnet.bench.startup`), median of 3.
 - parameters and forward multiply-accumulates (MACs) of both networks at ``--size``.
 
 The command prints a table, then the JSON object as its last line (:mod:`unet_resnet.cli.bench`).
@@ -37,9 +37,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from unet_resnet.evaluation.bench_options import BenchError, BenchOptions
-from unet_resnet.evaluation.step_bench import run_train_worker
-from unet_resnet.evaluation.timing import count_macs, machine, median_seconds, n_params
+from unet_resnet.bench.bench_options import BenchError, BenchOptions
+from unet_resnet.bench.step_bench import run_train_worker
+from unet_resnet.bench.timing import count_macs, machine, median_seconds, n_params
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def e2e_rate(G: nn.Module, spec: dict[str, Any], photos: Sequence[Path], device:
 
     ``infer_main`` is the command itself (the command layer passes it in: this module sits below it).
     """
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
 
     with tempfile.TemporaryDirectory(prefix="unet_resnet_bench_") as tmp:
         root = Path(tmp)
@@ -207,7 +207,7 @@ def run_bench(opts: BenchOptions, infer_main: InferCommand | None = None) -> dic
         spec = model_spec(opts.decoder_channels, 2, size)
         out |= {"e2e_images_per_s": e2e_rate(G, spec, photos, device, precision, opts.e2e_repeats, infer_main),
                 "e2e_photos": len(photos)}  # fmt: skip
-        from unet_resnet.evaluation.startup import generator_startup_seconds
+        from unet_resnet.bench.startup import generator_startup_seconds
 
         out["infer_startup_s"] = generator_startup_seconds(G, spec, photos[0], str(device))
     if opts.peak_tflops > 0:  # FLOPs = 2 per MAC forward + 4 per MAC backward, per network trained through

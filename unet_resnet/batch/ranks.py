@@ -2,7 +2,7 @@
 the counts of the whole run.
 
 Every rank plans on its own (lists ``--in``, checks which outputs exist) and takes its share of the photos still to
-do (:mod:`unet_resnet.inference.shard`, balanced by file size). The shares only agree when the plans do, so the
+do (:mod:`unet_resnet.batch.shard`, balanced by file size). The shares only agree when the plans do, so the
 ranks compare a fingerprint of their plans before any photo is written; that collective is also the barrier that
 keeps one rank's first outputs out of another rank's plan. Without torchrun the share is the whole plan.
 """
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from unet_resnet.inference.manifest import ManifestWriter, fold_parts
-from unet_resnet.inference.pipeline import Options, Summary, Written, run_plan
-from unet_resnet.inference.plan import Job, Plan
-from unet_resnet.inference.shard import file_weight, share_of
+from unet_resnet.batch.manifest import ManifestWriter, fold_parts
+from unet_resnet.batch.pipeline import Options, Summary, Written, run_plan
+from unet_resnet.batch.plan import Job, Plan
+from unet_resnet.batch.shard import file_weight, share_of
 from unet_resnet.runtime.distributed import DistInfo, all_reduce_sum
 
 if TYPE_CHECKING:

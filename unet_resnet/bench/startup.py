@@ -54,7 +54,7 @@ def generator_startup_seconds(
     G: nn.Module, spec: dict[str, Any], photo: str | Path, device: str = "cpu", repeats: int = 3
 ) -> float:
     """:func:`infer_startup_seconds` of generator ``G`` (saved as an exported ``.pt`` to a temporary folder)."""
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
 
     with tempfile.TemporaryDirectory(prefix="unet_resnet_startup_") as tmp:
         ckpt = Path(tmp) / "generator.pt"
