@@ -57,6 +57,6 @@ def run_record(cfg: Config, info: DistInfo, train_photos: int, val_photos: int, 
         "device": str(info.device),
         "world_size": int(info.world_size),
         "encoder_weights": encoder,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a TorchVersion, which weights_only loading refuses
         "unet_resnet": library_version(),
     }
