@@ -161,3 +161,14 @@ def test_push_offline_says_so_and_keeps_the_checkpoint(
 def test_push_refuses_a_bad_repo_id(tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["push", "--ckpt", str(tiny_generator_ckpt), "--repo", "no-slash"]) == 2
     assert "give a Hub repository id, user/name" in capsys.readouterr().err
+
+
+def test_push_without_network_says_so(
+    tiny_generator_ckpt: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HF_HUB_OFFLINE unset: huggingface_hub really tries to connect, which this test suite refuses."""
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token_never_sent")
+    assert main(["push", "--ckpt", str(tiny_generator_ckpt), "--repo", "me/my-colorizer"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot publish me/my-colorizer" in err and "check the network" in err

@@ -106,7 +106,8 @@ def upload(folder: Path, repo_id: str, private: bool = True, message: str | None
         ) from exc
     except errors.HFValidationError as exc:
         raise CheckpointError(f"--repo {repo_id}: not a valid Hub repository id ({exc}); use user/name") from exc
-    except (OSError, ValueError) as exc:  # connection errors, HTTP errors (401, 403, 409) are OSErrors
+    except Exception as exc:  # HTTP errors (401, 403, 409) and the HTTP library's own connection errors, whose
+        # types depend on the huggingface_hub version
         raise CheckpointError(
             f"cannot publish {repo_id} ({type(exc).__name__}: {str(exc)[:300]}): check the network and that you are "
             "logged in (hf auth login) with write access; the model folder itself can be shared as files"

@@ -232,7 +232,6 @@ def _in_hub_cache(folder: Path) -> bool:
 
 def folder_config(spec: dict[str, Any], provenance: Provenance, dtype: str) -> dict[str, Any]:
     """``config.json``: the spec, the format version, what the model was trained on and how it was measured."""
-
     record = provenance.record
     return {
         "format_version": FOLDER_FORMAT,
@@ -271,18 +270,17 @@ def save_folder(
     from safetensors.torch import save
 
     from unet_resnet.data.files import write_atomic
-    from unet_resnet.models.card import model_card
+    from unet_resnet.models.card import evaluation_summary, find_evaluations, model_card
 
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CheckpointError(f"{folder} is a file: a model folder needs a folder name (e.g. my-model/)")
     taken = [n for n in (WEIGHTS, CONFIG, CARD) if (folder / n).exists()]
     if taken and not overwrite:
         raise CheckpointError(
             f"{folder} already holds {', '.join(taken)}: choose another folder, or replace them (overwrite / "
             "--overwrite)"
         )
-    if folder.exists() and not folder.is_dir():
-        raise CheckpointError(f"{folder} is a file: a model folder needs a folder name (e.g. my-model/)")
-    from unet_resnet.models.card import evaluation_summary, find_evaluations
 
     state = state_dict_of(G)
     provenance = dataclasses.replace(provenance, evaluations=list(provenance.evaluations))
