@@ -15,7 +15,8 @@ from tests.conftest import TINY_DECODER
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.models.checkpoint import CheckpointError, load_generator, save_atomic, state_dict_of
 from unet_resnet.models.generator import UNetGenerator, model_spec
-from unet_resnet.models.pretrained import FOLDER_FORMAT, is_hub_id, weights_digest
+from unet_resnet.models.pretrained import FOLDER_FORMAT, is_hub_id
+from unet_resnet.models.provenance import weights_digest
 
 
 def training_like_checkpoint(path: Path, seed: int = 0, **record: object) -> Path:

@@ -34,7 +34,7 @@ from unet_resnet.data.photos import DataError, read_list
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
-from unet_resnet.models.pretrained import weights_digest
+from unet_resnet.models.provenance import weights_digest
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,9 @@ from unet_resnet.data.imageio import Photo, sample_scale
 from unet_resnet.hints.points import NO_HINTS, HintError, HintPoint, hint_batch
 from unet_resnet.hints.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.inference.restore import restore_lightness
+from unet_resnet.inference.sharing import Sharing
 from unet_resnet.models.checkpoint import CheckpointError, load_model
-from unet_resnet.models.pretrained import Provenance, save_folder
+from unet_resnet.models.provenance import Provenance
 from unet_resnet.runtime.distributed import pick_device
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -148,8 +149,8 @@ def restored_lightness(pixels: np.ndarray, L_pred: np.ndarray, order: str = "bgr
     return restore_lightness(full_lightness(pixels, order), (np.asarray(L_pred, np.float32) + 1.0) / 2.0)
 
 
-class Colorizer:
-    """A generator ready for inference on a device, in a precision, at a render size."""
+class Colorizer(Sharing):
+    """A generator ready for inference on a device, in a precision, at a render size (and to share: Sharing)."""
 
     def __init__(
         self,
@@ -162,8 +163,7 @@ class Colorizer:
         hint_spread: float | None = None,
         provenance: Provenance | None = None,
     ) -> None:
-        self.provenance = provenance or Provenance("(in memory)")
-        """Where the model came from and what it was trained on (:attr:`title` names it)."""
+        self.provenance = provenance or Provenance("(in memory)")  # where it came from (:attr:`title` names it)
         hint_spread = DEFAULT_SPREAD if hint_spread is None else hint_spread
         if not 0.0 <= hint_spread <= 4.0:
             raise ValueError(f"hint spread must be between 0 (off) and 4 image sides, got {hint_spread}")
@@ -207,24 +207,6 @@ class Colorizer:
             return cls(G, spec, device, precision, size, restore, hint_spread, provenance)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
-
-    @classmethod
-    def from_pretrained(cls, name: str | Path, device: str = "auto", precision: str = "fp32") -> Colorizer:
-        """A model folder (:meth:`save_pretrained`, ``unet-resnet export --out DIR/``) or a Hugging Face Hub id
-        (``user/name`` or ``user/name@revision``, downloaded into the Hub's cache; needs the ``hub`` extra), ready
-        on ``device``. Any name :meth:`load` takes works too."""
-        return cls.load(name, device, precision)
-
-    def save_pretrained(self, folder: str | Path, half: bool = False, overwrite: bool = False) -> Path:
-        """Write this model as a model folder (weights, ``config.json``, model card) that :meth:`from_pretrained`
-        loads; ``half``: float16 weights. The card quotes the ``evaluate`` reports written for these weights beside
-        the checkpoint they came from. Existing model files are replaced only with ``overwrite``."""
-        return save_folder(folder, self.G, self.spec, self.provenance, half, overwrite)
-
-    @property
-    def title(self) -> str:
-        """The model's one name: its file, folder or Hub id and what it was trained on."""
-        return self.provenance.title()
 
     @property
     def out_channels(self) -> int:

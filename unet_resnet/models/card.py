@@ -17,7 +17,7 @@ import yaml
 from unet_resnet.models.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
-    from unet_resnet.models.pretrained import Provenance
+    from unet_resnet.models.provenance import Provenance
 
 TAGS = ("image-to-image", "colorization", "unet_resnet")
 LICENSE = "mit"

@@ -17,7 +17,7 @@ import torch.nn as nn
 from unet_resnet.data.files import atomic_writer
 
 if TYPE_CHECKING:
-    from unet_resnet.models.pretrained import Provenance
+    from unet_resnet.models.provenance import Provenance
 
 FORMAT_VERSION = 1
 
@@ -99,7 +99,8 @@ def load_model(
     trained on. Raises :class:`CheckpointError` for anything else, saying what to give instead.
     """
     from unet_resnet.models.generator import generator_from_spec
-    from unet_resnet.models.pretrained import Provenance, load_folder, locate
+    from unet_resnet.models.pretrained import load_folder, locate
+    from unet_resnet.models.provenance import Provenance
 
     path, name = locate(source)
     if path.is_dir():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from unet_resnet.models.checkpoint import CheckpointError
-from unet_resnet.models.pretrained import library_version
+from unet_resnet.models.provenance import library_version
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import torch
 
 from unet_resnet.config import Config
 from unet_resnet.models.imagenet import auto_encoder_weights, describe_encoder_weights
-from unet_resnet.models.pretrained import library_version
+from unet_resnet.models.provenance import library_version
 from unet_resnet.runtime.distributed import DistInfo
 
 
