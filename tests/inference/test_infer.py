@@ -11,10 +11,8 @@ import torch
 from conftest import rgb_image
 from image_factory import make_unreadable, write_nasty_folder
 
-from unet_resnet.batch.manifest import read_manifest
 from unet_resnet.batch.pipeline import Options, Pipeline
 from unet_resnet.batch.plan import make_plan
-from unet_resnet.batch.runner import BatchRun, BatchSettings
 from unet_resnet.cli.infer import main
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
 from unet_resnet.data.imageio import pixels_to_rgb, read_photo
@@ -279,26 +277,3 @@ def test_float_api_matches_the_cli(tmp_path: Path, vivid_ckpt: Path, capsys: pyt
     np.testing.assert_array_equal(
         model.colorize_photos([read_photo(src / "p.png")])[0], read_photo(tmp_path / "out" / "p.png").pixels
     )
-
-
-def test_batch_run_plans_shares_runs_and_writes_the_manifest(tmp_path: Path, tiny_generator_ckpt: Path) -> None:
-    src, out = tmp_path / "in", tmp_path / "out"
-    for i, name in enumerate(("a.jpg", "b.png", "sub/c.jpg")):
-        (src / name).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(src / name), rgb_image(40, 56, i))
-    (out / "b.png").parent.mkdir(parents=True)
-    (out / "b.png").write_bytes(b"mine")  # kept: not asked to overwrite
-    (src / "broken.jpg").write_bytes(b"\xff\xd8 not a photo")
-    manifest = tmp_path / "rows.csv"
-    run = BatchRun(BatchSettings(src, out, ckpt=tiny_generator_ckpt, device="cpu", manifest=manifest))
-    run.start()
-    assert run.total == 3 and run.plan.skipped == 1 and not run.info.distributed
-    done: list[str] = []
-    failed: list[str] = []
-    summary = run.run(lambda job, written: done.append(job.src.name), lambda path, reason: failed.append(path.name))
-    run.close()
-    assert sorted(done) == ["a.jpg", "c.jpg"] and failed == ["broken.jpg"]
-    assert (summary.done, summary.skipped, summary.failed) == (2, 1, 1)
-    assert (out / "b.png").read_bytes() == b"mine" and (out / "sub" / "c.jpg").is_file()
-    statuses = sorted((Path(r["input"]).name, r["status"]) for r in read_manifest(manifest))
-    assert statuses == [("a.jpg", "written"), ("b.png", "skipped"), ("broken.jpg", "failed"), ("c.jpg", "written")]

@@ -96,12 +96,14 @@ def test_export_half_stores_float16_and_loads(tiny_model: Path, tmp_path: Path) 
 def test_card_quotes_the_checkpoint_record_and_the_evaluate_report(
     tiny_model: Path, tmp_path: Path, tiny_photos: Path
 ) -> None:
-    from unet_resnet.evaluation.evaluate import evaluate_checkpoint
+    from unet_resnet.evaluation.evaluate import EvalJob, evaluate_checkpoint
+    from unet_resnet.inference.model_options import ModelOptions
 
-    report, out = evaluate_checkpoint(tiny_photos, tiny_model, device="cpu")
+    cpu = ModelOptions(device="cpu")
+    report, out = evaluate_checkpoint(EvalJob(tiny_photos, tiny_model, model=cpu))
     assert out == tiny_model.parent / "eval-photos"  # beside the checkpoint, where the card looks
     other = training_like_checkpoint(tmp_path / "other" / "best.pt", seed=1)  # other weights, also evaluated
-    evaluate_checkpoint(tiny_photos, other, out=tiny_model.parent / "eval-other", device="cpu")
+    evaluate_checkpoint(EvalJob(tiny_photos, other, tiny_model.parent / "eval-other", cpu))
     folder = Colorizer.load(tiny_model, "cpu").save_pretrained(tmp_path / "card-model")
     card = (folder / "README.md").read_text()
     assert "tags:\n- image-to-image\n- colorization" in card and "license: mit" in card
@@ -121,11 +123,12 @@ def test_card_quotes_the_checkpoint_record_and_the_evaluate_report(
 
 
 def test_an_explicit_report_of_other_weights_is_refused(tiny_model: Path, tmp_path: Path, tiny_photos: Path) -> None:
-    from unet_resnet.evaluation.evaluate import evaluate_checkpoint
+    from unet_resnet.evaluation.evaluate import EvalJob, evaluate_checkpoint
     from unet_resnet.export.formats import export
+    from unet_resnet.inference.model_options import ModelOptions
 
     other = training_like_checkpoint(tmp_path / "other" / "best.pt", seed=1)
-    _, out = evaluate_checkpoint(tiny_photos, other, device="cpu")
+    _, out = evaluate_checkpoint(EvalJob(tiny_photos, other, model=ModelOptions(device="cpu")))
     with pytest.raises(CheckpointError, match="measured other weights"):
         export(tiny_model, tmp_path / "m", reports=[out])
 

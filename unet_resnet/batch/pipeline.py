@@ -25,6 +25,7 @@ from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
 from unet_resnet.hints.points import hint_batch
 from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.inference.model_options import ModelOptions
 from unet_resnet.inference.preview import gray_preview, side_by_side
 
 log = logging.getLogger(__name__)
@@ -236,13 +237,11 @@ def colorize_path(
     inp: str | Path,
     out: str | Path,
     ckpt: str | Path,
-    device: str = "auto",
-    precision: str = "fp32",
-    size: int | None = None,
+    model_options: ModelOptions | None = None,
     overwrite: bool = False,
     options: Options | None = None,
 ) -> Summary:
     """``infer --in inp --out out --ckpt ckpt`` as a function: plan, load the model, run; returns the summary."""
     plan = make_plan(Path(inp), Path(out), overwrite=overwrite)
-    model = Colorizer.load(Path(ckpt), device, precision, size)
+    model = (model_options or ModelOptions()).load(Path(ckpt))
     return run_plan(plan, model, options or Options())

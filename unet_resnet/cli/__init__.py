@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("push", "publish a model folder on the Hugging Face Hub (needs the hub extra and a login)"),
     "bench": ("bench", "measure speed and memory on this machine"),
     "damage": ("damage", "preview the synthetic damage the restoration mode trains on"),
+    "config": ("config", "print the resolved config of a YAML file and overrides, or the key reference"),
     "app": ("app", "a local web page: drop a photo, compare, place colour hints, download (needs the app extra)"),
 }
 

@@ -26,7 +26,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
-    p.add_argument("--out", type=Path, help="report folder (default: eval-<data name> beside the checkpoint)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="report folder (default: eval-<data name> beside the checkpoint, or inside a model folder)",
+    )
     p.add_argument("--save-predictions", type=Path, metavar="DIR", help="also write each prediction here as PNG")
     p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
     p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
@@ -49,15 +53,18 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def sweep(args: argparse.Namespace) -> int:
     """``evaluate --hints COUNTS``: the hint sweep instead of the plain report."""
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
+    from unet_resnet.evaluation.evaluate import EvalJob
     from unet_resnet.evaluation.hint_sweep import parse_counts, sweep_checkpoint
+    from unet_resnet.inference.model_options import ModelOptions
 
     try:
         counts = parse_counts(args.hints)
-        _, table, out = sweep_checkpoint(
-            args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
-            args.hint_seed, args.sheet, progress=not args.quiet, hint_spread=args.hint_spread,
-        )  # fmt: skip
+        model = ModelOptions(args.device, args.precision, args.size, hint_spread=args.hint_spread)
+        with ProgressBar("hint sweep", "photo", enabled=not args.quiet) as bar:
+            job = EvalJob(args.data, args.ckpt, args.out, model, args.sheet, on_progress=bar)
+            _, table, out = sweep_checkpoint(job, counts, args.hint_size, args.hint_seed)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -72,14 +79,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.hints is not None:
         return sweep(args)
 
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
-    from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt
+    from unet_resnet.evaluation.evaluate import EvalJob, evaluate_checkpoint, fmt
+    from unet_resnet.inference.model_options import ModelOptions
 
     try:
-        report, out = evaluate_checkpoint(
-            args.data, args.ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
-            args.save_predictions, args.fid_weights, args.sheet, progress=not args.quiet,
-        )  # fmt: skip
+        model = ModelOptions(args.device, args.precision, args.size)
+        with ProgressBar("evaluate", "photo", enabled=not args.quiet) as bar:
+            job = EvalJob(args.data, args.ckpt, args.out, model, args.sheet, on_progress=bar)
+            report, out = evaluate_checkpoint(job, args.batch_size, args.save_predictions, args.fid_weights)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from unet_resnet.cli.options import add_hint_spread
 if TYPE_CHECKING:
     from unet_resnet.batch.pipeline import Job, Summary, Written
     from unet_resnet.film.colorize import FilmSummary
+    from unet_resnet.runtime.distributed import DistInfo
 
 
 def _positive(text: str) -> int:
@@ -108,31 +109,31 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     settings = BatchSettings(
         inp,
         out,
-        Path(args.ckpt) if args.ckpt else None,
-        args.device,
-        args.precision,
-        args.size,
-        args.restore,
-        args.hint_spread,
-        Path(args.hints) if args.hints else None,
-        args.format,
-        args.compare,
-        args.recursive,
-        args.overwrite,
-        Path(args.manifest) if args.manifest else None,
-        args.batch_size,
-        args.workers,
-        args.jpeg_quality,
+        ckpt=Path(args.ckpt) if args.ckpt else None,
+        device=args.device,
+        precision=args.precision,
+        size=args.size,
+        restore=args.restore,
+        hint_spread=args.hint_spread,
+        hints=Path(args.hints) if args.hints else None,
+        fmt=args.format,
+        compare=args.compare,
+        recursive=args.recursive,
+        overwrite=args.overwrite,
+        manifest=Path(args.manifest) if args.manifest else None,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        jpeg_quality=args.jpeg_quality,
     )
     run = BatchRun(settings)
-    tag = ""  # names the rank in messages under torchrun
     try:
         films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         run.start()
-        tag = f"rank {run.info.rank}: " if run.info.distributed else ""
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {tag}{exc}", file=sys.stderr)
+        info = getattr(run, "info", None)  # set once the process group is joined
+        print(f"error: {_rank_tag(info)}{exc}", file=sys.stderr)
         return 2
+    tag = _rank_tag(run.info)
     quiet = args.quiet or not run.info.is_main  # under torchrun, rank 0's bar shows its own share
     bar = tqdm(total=run.total, disable=quiet, unit="photo", file=sys.stderr)
 
@@ -160,6 +161,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"model: {run.model.title}")
     run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
+
+
+def _rank_tag(info: DistInfo | None) -> str:
+    """``rank N: `` before a message under torchrun, nothing in one process."""
+    return f"rank {info.rank}: " if info is not None and info.distributed else ""
 
 
 def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary) -> None:

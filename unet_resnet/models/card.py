@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from unet_resnet.models.checkpoint import CheckpointError
+from unet_resnet.models.state_dicts import CheckpointError
 
 if TYPE_CHECKING:
     from unet_resnet.models.provenance import Provenance

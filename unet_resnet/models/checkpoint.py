@@ -9,47 +9,21 @@ generator (``kind == "generator"``) holds the generator's weights and spec only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 
 from unet_resnet.data.files import atomic_writer
+from unet_resnet.models.state_dicts import SPEC_KEY, CheckpointError, clean_state_dict, state_dict_of, unwrap
+
+__all__ = ["SPEC_KEY", "CheckpointError", "clean_state_dict", "load", "load_generator", "load_model", "save_atomic",
+           "state_dict_of", "unwrap"]  # fmt: skip
 
 if TYPE_CHECKING:
     from unet_resnet.models.provenance import Provenance
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A file that is not a checkpoint of this project, or one that does not fit the model."""
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The bare module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):
-            model = cast(nn.Module, model._orig_mod)
-        elif isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        else:
-            return model
-
-
-def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Strip ``module.`` / ``_orig_mod.`` prefixes a wrapped model's state dict may carry."""
-    out = {}
-    for key, value in state.items():
-        for prefix in ("module.", "_orig_mod."):
-            while key.startswith(prefix):
-                key = key[len(prefix) :]
-        out[key.replace("._orig_mod.", ".").replace(".module.", ".")] = value
-    return out
-
-
-def state_dict_of(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in clean_state_dict(unwrap(model).state_dict()).items()}
 
 
 def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
@@ -148,9 +122,6 @@ def training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
         record["stage"] = progress.get("stage")
         record["wall_time_s"] = round(float(sum((progress.get("elapsed") or {}).values())), 1)
     return record
-
-
-SPEC_KEY = "unet_resnet_spec"
 
 
 def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

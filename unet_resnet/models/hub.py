@@ -16,8 +16,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from unet_resnet.models.checkpoint import CheckpointError
 from unet_resnet.models.provenance import library_version
+from unet_resnet.models.state_dicts import CheckpointError
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import torch.nn as nn
 
-from unet_resnet.models.checkpoint import SPEC_KEY, CheckpointError, clean_state_dict, state_dict_of
 from unet_resnet.models.provenance import Provenance, library_version, weights_digest
+from unet_resnet.models.state_dicts import SPEC_KEY, CheckpointError, clean_state_dict, state_dict_of
 
 FOLDER_FORMAT = 1
 """Version of the folder layout and of ``config.json``; a folder from a newer version is refused."""

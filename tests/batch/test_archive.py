@@ -9,23 +9,22 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import pytest
-import torch
 from conftest import rgb_image, write_small_copies
 
 from unet_resnet.batch import ranks
 from unet_resnet.batch.manifest import leftover_parts, read_manifest
 from unet_resnet.batch.plan import make_plan
-from unet_resnet.batch.ranks import check_same_plan, my_share, plan_fingerprint, share_plan, stop_on_sigterm
+from unet_resnet.batch.ranks import plan_fingerprint, share_plan, stop_on_sigterm
 from unet_resnet.batch.shard import balanced_shares, file_weight
 from unet_resnet.cli.infer import main
-from unet_resnet.runtime.distributed import DistInfo
 
 ROOT = Path(__file__).resolve().parents[2]
-KILL_WORKER = ROOT / "tests" / "inference" / "kill_worker.py"
+KILL_WORKER = ROOT / "tests" / "batch" / "kill_worker.py"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -144,18 +143,17 @@ def test_shares_of_a_plan_cover_it_once(tmp_path: Path) -> None:
     assert shares[1].kept == [] and shares[1].skipped == 0 and shares[1].conflicts == []
 
 
-def test_ranks_that_plan_differently_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_fingerprint_counts_the_photos_and_their_sizes(tmp_path: Path) -> None:
+    # ranks compare their plans' fingerprints (an all-reduce, exercised by the two-process run below) to stop when
+    # one sees another folder: a fingerprint must follow the files and their sizes
     src = tmp_path / "in"
     photo_folder(src, 3)
     plan = make_plan(src, tmp_path / "out")
     weights = [file_weight(job.src) for job in plan.jobs]
-    info = DistInfo(1, 1, 2, torch.device("cpu"))
-    monkeypatch.setattr(ranks, "all_reduce_sum", lambda t: t * 2)  # the other rank has the same fingerprint
-    assert my_share(plan, info).jobs == share_plan(plan, weights, 1, 2).jobs
-    monkeypatch.setattr(ranks, "all_reduce_sum", lambda t: t * 2 + 1)  # it has another one
-    with pytest.raises(RuntimeError, match="the 2 processes see different photos or outputs"):
-        check_same_plan(plan, weights, info)
-    assert plan_fingerprint(plan, weights) != plan_fingerprint(plan, [w + 1 for w in weights])  # sizes count
+    assert plan_fingerprint(plan, weights) == plan_fingerprint(make_plan(src, tmp_path / "out"), weights)
+    assert plan_fingerprint(plan, weights) != plan_fingerprint(plan, [w + 1 for w in weights])
+    fewer = replace(plan, jobs=plan.jobs[:-1])
+    assert plan_fingerprint(plan, weights) != plan_fingerprint(fewer, weights[:-1])
 
 
 # ---------------------------------------------------------------------------------------- processes (slow)
