@@ -54,7 +54,8 @@ class ModelConfig:
     """The generator (U-Net over a ResNet18 encoder) and the PatchGAN discriminator."""
 
     encoder_weights: str = "imagenet"
-    """imagenet (timm's hub weights), none (random), or a path to a local .pth / .safetensors file."""
+    """imagenet (timm's hub weights), auto (imagenet when cached or downloadable within seconds, else random),
+    none (random), or a path to a local .pth / .safetensors file."""
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128, 64, 32, 16])
     """Output channels of the five decoder blocks, from stride 16 down to full resolution."""
     disc_channels: int = 64

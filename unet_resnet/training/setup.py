@@ -27,6 +27,7 @@ from unet_resnet.training.bn_stats import bn_photo_indices
 from unet_resnet.training.ema import GeneratorEMA
 from unet_resnet.training.losses import reconstruction_loss
 from unet_resnet.training.progress import STAGES, Progress
+from unet_resnet.training.record import encoder_source, run_record
 from unet_resnet.training.state import Run, load_training_checkpoint
 from unet_resnet.training.steps import Nets, Optim
 
@@ -45,7 +46,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     writer_class = tensorboard_writer(cfg, info)  # checked before anything is written
     state = load_training_checkpoint(resume) if resume else None
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
-    G, D = build_models(cfg, info, from_checkpoint=state is not None)
+    encoder_weights, encoder_note = encoder_source(cfg, resumed=state is not None)
+    G, D = build_models(cfg, info, from_checkpoint=state is not None, encoder_weights=encoder_weights)
     spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size, cfg.model.hints)  # type: ignore[arg-type]
     dtype = resolve_precision(cfg.train.precision, info.device)
     nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
@@ -56,6 +58,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run = Run(
         cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
     )
+    run.record = run_record(cfg, info, len(train_set), len(val_set), encoder_note)
     if cfg.train.ema_decay > 0:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if cfg.train.precise_bn > 0:
@@ -197,9 +200,9 @@ def bn_dataset(train_set: LabDataset) -> LabDataset:
     )
 
 
-def load_generator_weights(G: nn.Module, path: str) -> None:
-    """Start from the generator of a training checkpoint or an exported generator (``.pt`` / ``.safetensors``)."""
-    source, _spec = load_generator(path)
+def load_generator_weights(G: nn.Module, source: nn.Module, path: str) -> None:
+    """Start ``G`` from ``source``, the generator of ``path`` (a checkpoint, exported generator, model folder or
+    Hub id)."""
     missing, unexpected = G.load_state_dict(source.state_dict(), strict=False)
     if missing or unexpected:
         raise CheckpointError(
@@ -208,13 +211,40 @@ def load_generator_weights(G: nn.Module, path: str) -> None:
         )
 
 
-def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn.Module, nn.Module]:
-    """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU."""
+def adopt_architecture(cfg: Config, spec: dict[str, Any], path: str) -> None:
+    """Fine-tuning keeps the starting model's architecture: its decoder widths replace the config's (with a log
+    line when they differ); a hint or restoration model can only start a run of the same kind."""
+    if list(cfg.model.decoder_channels) != list(spec["decoder_channels"]):
+        log.info(
+            "model.decoder_channels %s from %s (was %s)", spec["decoder_channels"], path, cfg.model.decoder_channels
+        )
+        cfg.model.decoder_channels = list(spec["decoder_channels"])
+    if bool(spec.get("hints", False)) != cfg.model.hints:
+        raise ConfigError(f"train.init_generator {path} is a model with hints={spec.get('hints', False)}: set "
+                          f"model.hints to {str(bool(spec.get('hints', False))).lower()}")  # fmt: skip
+    if (int(spec["out_channels"]) == 3) != cfg.restore.enabled:
+        raise ConfigError(f"train.init_generator {path} is {'a' if spec['out_channels'] == 3 else 'not a'} "
+                          "restoration model: set restore.enabled to match")  # fmt: skip
+
+
+def build_models(
+    cfg: Config, info: DistInfo, from_checkpoint: bool, encoder_weights: str | None = None
+) -> tuple[nn.Module, nn.Module]:
+    """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU.
+
+    ``encoder_weights``: what the encoder is built from (default: ``model.encoder_weights``; ``auto`` resolved by
+    :func:`unet_resnet.training.record.encoder_source`)."""
     out_channels = 3 if cfg.restore.enabled else 2
-    weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
-    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
+    weights = encoder_weights or cfg.model.encoder_weights
+    if from_checkpoint or cfg.train.init_generator:
+        weights = "none"
+    source = None
     if cfg.train.init_generator and not from_checkpoint:
-        load_generator_weights(G, cfg.train.init_generator)
+        source, spec = load_generator(cfg.train.init_generator)
+        adopt_architecture(cfg, spec, cfg.train.init_generator)
+    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
+    if source is not None:
+        load_generator_weights(G, source, cfg.train.init_generator)
         if info.is_main:
             log.info("generator initialised from %s", cfg.train.init_generator)
     D: nn.Module = PatchDiscriminator(in_channels=1 + out_channels, base=cfg.model.disc_channels)
