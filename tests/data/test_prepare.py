@@ -164,3 +164,19 @@ def test_out_and_src_must_not_contain_each_other(raw: Path, capsys: pytest.Captu
 def test_bad_val_is_refused_before_any_work(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--src", str(raw), "--out", str(tmp_path / "o"), "--val", "half", "--quiet"]) == 2
     assert "--val" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_lists_carry_each_copy_s_colorfulness_for_training(raw: Path, tmp_path: Path) -> None:
+    from unet_resnet.data.color import colorfulness
+    from unet_resnet.data.photos import read_photo_list
+
+    out = tmp_path / "set"
+    run(raw, out, "--val", "1")
+    files = json.loads((out / ".prepare-cache.json").read_text())["files"]
+    source_of = {e["output"]["path"]: src for src, e in files.items() if e.get("output")}
+    for name in ("train.txt", "val.txt"):
+        listed = read_photo_list(out / name)
+        assert listed.paths and None not in listed.colorfulness
+        for path, score in zip(listed.paths, listed.colorfulness, strict=True):
+            source = raw / source_of[path.relative_to(out).as_posix()]
+            assert score == pytest.approx(colorfulness(read_rgb8(source)), abs=0.006), path.name
