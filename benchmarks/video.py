@@ -16,6 +16,10 @@ The model is trained here for ``--minutes`` on ``../shared/data/train`` (``confi
 
     python benchmarks/video.py --ckpt runs/quality_cpu/last.pt
     python benchmarks/video.py --photos 2 --frames 8       # a smoke run
+    python benchmarks/video.py --ckpt runs/quality_cpu/last.pt --keyframes   # films coloured from keyframes
+
+``--keyframes`` measures keyframes carried through their shots instead (``benchmarks/video_keyframes.py``):
+writes ``keyframes.json`` and ``keyframes.md``.
 
 Exits 0 with a message when ``../shared`` is absent.
 """
@@ -24,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,36 +35,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from budget_training import train_under_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from unet_resnet.data.imageio import list_images, read_rgb8  # noqa: E402
 from unet_resnet.evaluation.clips import MOTIONS, Clip, camera_clip, film_of, warp_error  # noqa: E402
+from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video  # noqa: E402
+from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.inference.colorizer import Colorizer  # noqa: E402
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video  # noqa: E402
-from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.metrics import psnr  # noqa: E402
 
 FRAME = (320, 240)
-
-
-def train(data: Path, out: Path, minutes: float, threads: int) -> Path:
-    cmd = [
-        sys.executable,
-        "train.py",
-        "-c",
-        "configs/quality_cpu.yaml",
-        f"data.train={data / 'train'}",
-        f"log.dir={out / 'runs'}",
-        f"train.time_budget_min={minutes}",
-        f"train.threads={threads}",
-    ]
-    print("+", " ".join(cmd), flush=True)
-    with (out / "train.log").open("wb") as log:
-        if subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
-            sys.exit(f"video: training failed; see {out / 'train.log'}")
-    return sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
 
 
 def clips(data: Path, photos: int, frames: int) -> list[tuple[str, Clip]]:
@@ -141,6 +127,10 @@ def main() -> int:
     ap.add_argument("--flicker", type=float, default=0.03, help="brightness flicker, standard deviation of the gain")
     ap.add_argument("--repeats", type=int, default=5, help="speed runs per mode (the best counts)")
     ap.add_argument("--sweep", action="store_true", help="also score other carry weights and DIS presets")
+    ap.add_argument(
+        "--keyframes", action="store_true", help="measure films coloured from keyframes instead (video_keyframes.py)"
+    )
+    ap.add_argument("--shot-frames", type=int, default=64, help="with --keyframes: frames per shot (above 60)")
     args = ap.parse_args()
     data = args.shared / "data"
     if not (data / "val").is_dir():
@@ -150,8 +140,12 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    ckpt = args.ckpt or train(data, out, args.minutes, args.threads)
+    ckpt = args.ckpt or train_under_budget("configs/quality_cpu.yaml", data, out, args.minutes, args.threads, "video")
     model = Colorizer.load(ckpt, "cpu")
+    if args.keyframes:
+        from video_keyframes import run
+
+        return run(model, data, out, args)
 
     made = clips(data, args.photos, args.frames)
     rng = np.random.default_rng(0)

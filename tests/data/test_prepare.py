@@ -180,3 +180,16 @@ def test_lists_carry_each_copy_s_colorfulness_for_training(raw: Path, tmp_path: 
         for path, score in zip(listed.paths, listed.colorfulness, strict=True):
             source = raw / source_of[path.relative_to(out).as_posix()]
             assert score == pytest.approx(colorfulness(read_rgb8(source)), abs=0.006), path.name
+
+
+@pytest.mark.parametrize("limit", [0, 3])
+def test_progress_is_reported_through_a_callback(raw: Path, tmp_path: Path, limit: int) -> None:
+    # the library reports (done, total) and draws nothing; the command draws the bar from these reports
+    from unet_resnet.data.prepare import prepare
+    from unet_resnet.data.sources import Settings
+
+    calls: list[tuple[int, int]] = []
+    report = prepare(raw, tmp_path / "out", Settings(SIZE, MIN_SIDE, 10.0, 95), limit, on_progress=lambda *a: calls.append(a))
+    total = limit or report["counts"]["images_found"]
+    assert calls[-1] == (total, total) and {t for _, t in calls} == {total}
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
