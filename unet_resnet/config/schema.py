@@ -46,7 +46,9 @@ class DataConfig:
     batch_size: int = 16
     """Per process; the global batch is batch_size x world_size x accum_steps."""
     workers: int = 4
-    """DataLoader worker processes per training process."""
+    """DataLoader worker processes per training process (persistent, one OpenCV thread each)."""
+    prefetch_factor: int = 4
+    """Batches each worker prepares ahead."""
 
 
 @dataclass

@@ -17,11 +17,11 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unet_resnet.config import Config, ConfigError, dump_config
 from unet_resnet.data.dataset import LabDataset
-from unet_resnet.data.photos import DataError, filter_color, read_list, split_train_val
+from unet_resnet.data.photos import DataError, TrainingPhotos, select_training_photos
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
-from unet_resnet.runtime.distributed import DistInfo, init_distributed
+from unet_resnet.runtime.distributed import DistInfo, broadcast_object, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
 from unet_resnet.training.bn_stats import bn_photo_indices
 from unet_resnet.training.ema import GeneratorEMA
@@ -126,33 +126,29 @@ def make_run_dir(cfg: Config, info: DistInfo) -> Path:
 
 
 def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
-    """Training and validation sets: lists read, held-out photos kept out of training, grayscale photos skipped."""
+    """Training and validation sets: lists read, held-out photos kept out of training, grayscale photos skipped.
+
+    The lists are read on rank 0 alone and broadcast, so every rank trains on the same list (and runs the same
+    number of steps) whatever it can read; no photo is decoded before the first step (grayscale and unreadable
+    photos without a listed colorfulness are skipped when loaded)."""
     d = cfg.data
-    train_paths = read_list(d.train)
-    if d.val:
-        val_paths = read_list(d.val)
-        held = {p.resolve() for p in val_paths}
-        overlap = [p for p in train_paths if p.resolve() in held]
-        if overlap:
-            log.warning(
-                "%d photos are in both data.train and data.val (e.g. %s); they are kept out of training",
-                len(overlap),
-                overlap[0],
-            )
-            train_paths = [p for p in train_paths if p.resolve() not in held]
-    else:
-        train_paths, val_paths = split_train_val(train_paths, d.val_fraction, cfg.train.seed)
-    train_paths, report = filter_color(train_paths, d.min_colorfulness)
+    photos: TrainingPhotos = broadcast_object(
+        select_training_photos(d.train, d.val, d.val_fraction, cfg.train.seed, d.min_colorfulness)
+        if info.is_main
+        else None
+    )
+    train_paths, val_paths = photos.train, photos.val
     if info.is_main:
+        if photos.overlap:
+            log.warning("%d photos are in both data.train and data.val; they are kept out of training", photos.overlap)
         log.info(
-            "training photos: %d kept, %d skipped as grayscale (colorfulness < %g), %d unreadable",
+            "training photos: %d kept, %d skipped as grayscale by their listed colorfulness (< %g), %d checked for "
+            "colour when loaded (lists written by unet-resnet prepare state it)",
             len(train_paths),
-            len(report["grayscale"]),
+            photos.grayscale,
             d.min_colorfulness,
-            len(report["unreadable"]),
+            photos.unmeasured if d.min_colorfulness > 0 else 0,
         )
-        for path in report["unreadable"][:10]:
-            log.warning("unreadable training photo skipped: %s", path)
         log.info("validation photos: %d", len(val_paths))
     need = d.batch_size * info.world_size * cfg.train.accum_steps
     if len(train_paths) < need:
@@ -175,6 +171,8 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
             hints=hints,
             crop_scale=d.crop_scale,
             crop_ratio=d.crop_ratio,
+            min_colorfulness=d.min_colorfulness,
+            colorfulness=photos.train_colorfulness,
         ),
         LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
     )
@@ -197,6 +195,8 @@ def bn_dataset(train_set: LabDataset) -> LabDataset:
         seed=train_set.seed,
         damage=train_set.damage,
         hints=train_set.hints,
+        min_colorfulness=train_set.min_colorfulness,
+        colorfulness=train_set.colorfulness,
     )
 
 
