@@ -45,12 +45,11 @@ photos, workers, device, seconds, size, batch = sys.argv[1:7]
 cfg = load_config(None, [f"data.workers={workers}", f"data.size={size}", f"data.batch_size={batch}"])
 dataset = LabDataset(read_list(photos), cfg.data.size, cfg.data.resize, cfg.data.flip, seed=0)
 info = DistInfo(0, 0, 1, torch.device(device))
-run = SimpleNamespace(cfg=cfg, info=info, train_set=dataset)
+run = SimpleNamespace(cfg=cfg, info=info, train_set=dataset, train_loader=None)
 loader = loop.stage_loader(run, "pretrain")
 images, started, warm = 0, None, 2
 for epoch in range(1000):
-    loader.sampler.set_position(epoch, 0)
-    for group in loop.micro_batches(loader, 1, info.device, False):
+    for group in loop.micro_batches(loader.set_position(epoch, 0), 1, info.device, False):
         if warm:  # the workers' start-up is not the loader's rate
             warm -= 1
             continue

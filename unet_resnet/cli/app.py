@@ -7,7 +7,6 @@ import contextlib
 import ipaddress
 import logging
 import sys
-from pathlib import Path
 
 from unet_resnet.cli.options import add_hint_spread
 
@@ -25,7 +24,11 @@ def parse_args(argv: list[str] | None, prog: str | None) -> argparse.Namespace:
         description="Serve a page on this computer: drop a photo, compare before and after, place colour hints, "
         "download the result at full size. Also an HTTP API for scripts (docs/app.md).",
     )
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    p.add_argument(
+        "--ckpt",
+        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
+        "(default: newest runs/**/best.pt)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
@@ -71,14 +74,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: --port must be between 1 and 65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
+        ckpt = args.ckpt or newest_checkpoint()
         model = Colorizer.load(ckpt, args.device, args.precision, args.size, hint_spread=args.hint_spread)
     except (CheckpointError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     limits = Limits(int(args.max_upload_mb * 1e6), int(args.max_megapixels * 1e6))
-    app = create_app(ColorService(model, ckpt.name), limits, max_jobs=max(1, args.jobs))
-    print(f"model {ckpt} at {model.size}x{model.size} on {model.device}")
+    app = create_app(ColorService(model, model.title), limits, max_jobs=max(1, args.jobs))
+    print(f"model {model.title} from {ckpt} at {model.size}x{model.size} on {model.device}")
     if not _is_loopback(args.host):
         print(
             f"warning: listening on {args.host}, not only this computer: anyone who can reach this machine on port "

@@ -49,7 +49,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
     )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    p.add_argument(
+        "--ckpt",
+        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
+        "(default: newest runs/**/best.pt)",
+    )
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 130
     if run.info.is_main:
         _print_summary(summary, run.info.world_size, args.out, args.manifest, reels)
+        print(f"model: {run.model.title}")
     run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
 

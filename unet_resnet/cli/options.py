@@ -21,6 +21,6 @@ def add_hint_spread(p: argparse.ArgumentParser) -> None:
         "--hint-spread",
         type=_spread,
         metavar="SIDES",
-        help="how far a colour hint's correction spreads along a flat region, in image sides (default 1; it "
+        help="how far a colour hint's correction spreads along a flat region, in image sides (default 2; it "
         "stops at edges); 0: the hint model alone follows the hints (docs/hints.md)",
     )

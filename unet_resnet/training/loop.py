@@ -25,7 +25,8 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from unet_resnet.config import Config
-from unet_resnet.data.dataset import KeyedSampler
+from unet_resnet.data.loader import TrainLoader, build_train_loader
+from unet_resnet.data.loader import micro_batches as model_micro_batches
 from unet_resnet.runtime.distributed import barrier
 from unet_resnet.training.progress import STAGES, NonFiniteLoss, ProgressCallback, StepReport, StopFlags
 from unet_resnet.training.schedule import stage_progress
@@ -79,7 +80,7 @@ def run_stage(run: Run, stage: str, flags: StopFlags, on_progress: ProgressCallb
     cfg, prog = run.cfg, run.progress
     if prog.stage != stage:  # entering a new stage
         prog.stage, prog.epoch, prog.samples_done = stage, 0, 0
-    loader = stage_loader(run, stage)  # built once per stage; each epoch sets its sampler's position
+    loader = stage_loader(run, stage)  # built once per run; each epoch sets its sampler's position
     per_step = cfg.data.batch_size * cfg.train.accum_steps
     steps_per_epoch = len(loader) * cfg.data.batch_size // per_step
     if cfg.train.max_steps_per_epoch > 0:
@@ -96,10 +97,8 @@ def run_stage(run: Run, stage: str, flags: StopFlags, on_progress: ProgressCallb
         evaluated_at=prog.step,
     )
     while prog.epoch < st.epochs and prog.elapsed[stage] < st.budget_s:
-        sampler = loader.sampler
-        assert isinstance(sampler, KeyedSampler)
-        sampler.set_position(STAGES.index(stage) * EPOCH_KEY_STRIDE + prog.epoch, prog.samples_done)
-        outcome = run_epoch(run, st, loader, flags, on_progress)
+        data = loader.set_position(STAGES.index(stage) * EPOCH_KEY_STRIDE + prog.epoch, prog.samples_done)
+        outcome = run_epoch(run, st, data, flags, on_progress)
         if outcome == "interrupted":
             run.refresh_bn_stats(st.bn_batches)
             path = run.save("last.pt")
@@ -278,38 +277,23 @@ def epoch_count(run: Run, st: Stage) -> float:
     return round(prog.epoch + prog.samples_done / (st.steps_per_epoch * st.per_step), 3)
 
 
-def stage_loader(run: Run, stage: str) -> DataLoader:
-    """This rank's batches of ``stage``, built once per stage; its :class:`KeyedSampler` is set to each epoch (and
-    the position in it, on resume) before the epoch is iterated."""
+def stage_loader(run: Run, stage: str) -> TrainLoader:
+    """This rank's training loader (:func:`~unet_resnet.data.loader.build_train_loader`), built once per run so its
+    workers persist across epochs and stages; each epoch sets its sampler's epoch and position before iterating."""
     cfg, info = run.cfg, run.info
-    sampler = KeyedSampler(run.train_set, info.world_size, info.rank, shuffle=True, seed=cfg.train.seed)
-    return DataLoader(
-        run.train_set,
-        batch_size=cfg.data.batch_size,
-        sampler=sampler,
-        num_workers=cfg.data.workers,
-        drop_last=True,
-        pin_memory=info.device.type == "cuda",
-        persistent_workers=False,
-    )
+    if run.train_loader is None:
+        run.train_loader = build_train_loader(
+            run.train_set, cfg.data.batch_size, info.world_size, info.rank, cfg.train.seed, cfg.data.workers,
+            info.device, cfg.data.prefetch_factor,
+        )  # fmt: skip
+    return run.train_loader
 
 
 def micro_batches(
     loader: DataLoader, accum: int, device: torch.device, channels_last: bool
 ) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Groups of ``accum`` ``(L, ab)`` batches on ``device``: the micro-batches of one optimizer step."""
-    group: list[tuple[torch.Tensor, torch.Tensor]] = []
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for L, ab in loader:
-        group.append(
-            (
-                L.to(device, non_blocking=True).contiguous(memory_format=fmt),
-                ab.to(device, non_blocking=True).contiguous(memory_format=fmt),
-            )
-        )
-        if len(group) == accum:
-            yield group
-            group = []
+    """Groups of ``accum`` ``(cond, target)`` batches on ``device``: the micro-batches of one optimizer step."""
+    return model_micro_batches(loader, accum, device, channels_last)
 
 
 def stage_budget_s(cfg: Config, stages: list[str], stage: str) -> float:

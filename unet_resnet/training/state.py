@@ -10,7 +10,7 @@ what inference needs: the generator users get, its spec and the metrics that cho
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class Run:
     stages: list[str]
     precise_bn: PreciseBN | None = None  # train.precise_bn > 0
     writer: Any = None  # TensorBoard, rank 0 only
+    train_loader: Any = None  # data.loader.TrainLoader, built once per run by loop.stage_loader
+    record: dict[str, Any] = field(default_factory=dict)  # how the model was made (training.record), for model cards
 
     def checkpoint(self) -> dict[str, Any]:
         """The training checkpoint (``last.pt``): the trainer's state, the progress, RNG states, config and spec."""
@@ -58,6 +60,7 @@ class Run:
             "rng": rng_state(),
             "config": self.cfg.to_dict(),
             "model": self.spec,
+            "record": self.record,
         }
 
     def inference_checkpoint(self, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +73,7 @@ class Run:
             "generator": self.trainer.generator_state(),
             "model": self.spec,
             "metrics": shown,
+            "record": self.record,
         }
 
     def save(self, name: str, metrics: dict[str, Any] | None = None) -> Path:
@@ -97,6 +101,7 @@ class Run:
         """
         self.trainer.load_state_dict(state)
         set_rng_state(state["rng"])
+        self.record = state.get("record") or self.record
         self.progress = Progress.from_dict(state["progress"], self.info.world_size)
         saved_world = self.progress.world_size
         if saved_world != self.info.world_size:
