@@ -16,6 +16,9 @@ from unet_resnet.training.setup import setup
 pytestmark = pytest.mark.slow
 
 PACKAGE = str(Path(loop.__file__).resolve().parents[1])
+DATA_PIPELINE = str(Path(PACKAGE) / "data")
+"""On CPU the loader's batches become Lab with OpenCV on the host (``.numpy()`` of a batch that never was on a
+device): nothing there waits for a device, so the data pipeline's reads are not counted."""
 READS = ("item", "cpu", "tolist", "numpy", "__float__", "__int__", "__bool__")
 """Every way a tensor's value reaches the host (each waits for the device to finish what was queued)."""
 NOT_STEPS = {"evaluate", "save_last", "refresh_bn_stats"}
@@ -26,7 +29,8 @@ def in_the_steps() -> bool:
     """Called from the package's own code (reads inside torch, such as Adam's CPU step counter, wait for nothing),
     within the loop over steps and not in validation, precise BN or a checkpoint."""
     frame = sys._getframe(2)
-    if not frame.f_code.co_filename.startswith(PACKAGE):
+    caller = frame.f_code.co_filename
+    if not caller.startswith(PACKAGE) or caller.startswith(DATA_PIPELINE):
         return False
     names = set()
     while frame is not None:
