@@ -129,12 +129,26 @@ def test_compare_images(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytes
     (src / "sub").mkdir(parents=True)
     cv2.imwrite(str(src / "sub" / "p.png"), rgb_image(30, 40))
     assert run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--compare")[0] == 0
-    pair = read_photo(tmp_path / "out-compare" / "sub" / "p.png").pixels
-    assert pair.shape == (30, 40 + 8 + 40, 3)
-    gray_half = rgb_to_lab(pixels_to_rgb(pair[:, :40]))
-    assert np.abs(gray_half[..., 1:]).max() < 1.5  # the left half is the input without colour
+    three = read_photo(tmp_path / "out-compare" / "sub" / "p.png").pixels
+    assert three.shape == (30, 40 + 8 + 40 + 8 + 40, 3)  # a colour photo: gray | colour | the original
+    gray_half = rgb_to_lab(pixels_to_rgb(three[:, :40]))
+    assert np.abs(gray_half[..., 1:]).max() < 1.5  # the left part is the input without colour
     np.testing.assert_allclose(gray_half[..., 0], lightness(src / "sub" / "p.png"), atol=1.0)
-    np.testing.assert_array_equal(pair[:, 48:], read_photo(out / "sub" / "p.png").pixels)
+    np.testing.assert_array_equal(three[:, 48:88], read_photo(out / "sub" / "p.png").pixels)
+    np.testing.assert_array_equal(three[:, 96:], read_photo(src / "sub" / "p.png").pixels)
+
+
+def test_compare_of_a_gray_photo_has_no_original(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    gray = cv2.cvtColor(rgb_image(30, 40), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(src / "one.png"), gray)
+    cv2.imwrite(str(src / "three.jpg"), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))  # gray saved as colour
+    assert run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--compare")[0] == 0
+    for name in ("one.png", "three.jpg"):
+        assert read_photo(tmp_path / "out-compare" / name).size == (40 + 8 + 40, 30), name
 
 
 def test_single_file(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument(
         "--compare",
         action="store_true",
-        help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT)",
+        help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT), "
+        "with the original as a third picture when it has colour",
     )
     p.add_argument(
         "--restore",
