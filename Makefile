@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python infer.py --in data/samples --out out/demo --overwrite --compare
 	@echo "demo done: colorized samples are in out/demo/ (side by side with the originals: out/demo-compare/)"
 
-# the local web app on http://127.0.0.1:7860/ (newest runs/**/best.pt; see docs/app.md)
+# the local web app on http://127.0.0.1:7860/ (the demo's model, runs/demo/best.pt; see docs/app.md)
 app: $(STAMP)
 	$(BIN)/unet-resnet app
 

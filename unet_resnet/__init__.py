@@ -24,10 +24,10 @@ _API: dict[str, str] = {
     "ConfigError": "unet_resnet.config",
     "load_config": "unet_resnet.config",
     "Colorizer": "unet_resnet.inference.colorizer",
-    "newest_checkpoint": "unet_resnet.inference.colorizer",
     "HintError": "unet_resnet.inference.hints",
     "HintPoint": "unet_resnet.inference.hints",
     "parse_points": "unet_resnet.inference.hints",
+    "default_checkpoint": "unet_resnet.models.default_model",
     "load_generator": "unet_resnet.models.checkpoint",
     "CheckpointError": "unet_resnet.models.checkpoint",
     "train": "unet_resnet.training.api",
@@ -41,18 +41,19 @@ __all__ = [
     "HintError",
     "HintPoint",
     "__version__",
+    "default_checkpoint",
     "load_config",
     "load_generator",
-    "newest_checkpoint",
     "parse_points",
     "train",
 ]
 
 if TYPE_CHECKING:
     from unet_resnet.config import Config, ConfigError, load_config
-    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.inference.hints import HintError, HintPoint, parse_points
     from unet_resnet.models.checkpoint import CheckpointError, load_generator
+    from unet_resnet.models.default_model import default_checkpoint
     from unet_resnet.training.api import train
 
 

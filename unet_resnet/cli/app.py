@@ -7,9 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import sys
-from pathlib import Path
-
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import add_hint_spread, add_model, chosen_checkpoint
 
 
 def _positive(text: str) -> float:
@@ -25,7 +23,7 @@ def parse_args(argv: list[str] | None, prog: str | None) -> argparse.Namespace:
         description="Serve a page on this computer: drop a photo, compare before and after, place colour hints, "
         "download the result at full size. Also an HTTP API for scripts (docs/app.md).",
     )
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    add_model(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     import cv2
 
     from unet_resnet.app.service import ColorService, Limits
-    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.models.checkpoint import CheckpointError
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -71,7 +69,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: --port must be between 1 and 65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
         model = Colorizer.load(ckpt, args.device, args.precision, args.size, hint_spread=args.hint_spread)
     except (CheckpointError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import add_hint_spread, add_model, chosen_checkpoint
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -19,9 +19,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="Colorize held-out colour photos as infer.py does and score the results against the photos "
         "(PSNR, SSIM, ab L1, colorfulness, optional FID), beside the grayscale baseline. Definitions: docs/metrics.md.",
     )
-    p.add_argument(
-        "--ckpt", type=Path, help="training checkpoint or exported generator (default: newest runs/**/best.pt)"
-    )
+    add_model(p)
     p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--out", type=Path, help="report folder (default: eval-<data name> beside the checkpoint)")
@@ -52,8 +50,10 @@ def sweep(args: argparse.Namespace) -> int:
 
     try:
         counts = parse_counts(args.hints)
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
         _, table, out = sweep_checkpoint(
-            args.data, counts, args.ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
+            args.data, counts, ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
             args.hint_seed, args.sheet, progress=not args.quiet, hint_spread=args.hint_spread,
         )  # fmt: skip
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt
 
     try:
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
         report, out = evaluate_checkpoint(
-            args.data, args.ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
+            args.data, ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
             args.save_predictions, args.fid_weights, args.sheet, progress=not args.quiet,
         )  # fmt: skip
     except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included

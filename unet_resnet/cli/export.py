@@ -1,4 +1,4 @@
-"""``unet-resnet export --ckpt PATH --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+"""``unet-resnet export [--ckpt PATH] --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
 
 ``--help`` and argument errors answer before torch is imported. See :mod:`unet_resnet.inference.export` for the
 formats.
@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from unet_resnet.cli.options import add_model, chosen_checkpoint
+
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -19,7 +21,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         description="Export the generator of a checkpoint alone: ONNX, safetensors (spec in the metadata), "
         "torch.export .pt2, or a small .pt. See docs/inference.md.",
     )
-    p.add_argument("--ckpt", required=True, help="training checkpoint or exported generator")
+    add_model(p)
     p.add_argument("--out", required=True, help="G.onnx, G.safetensors, G.pt2 or G.pt")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime comparison after an ONNX export")
     return p.parse_args(argv)
@@ -28,6 +30,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from unet_resnet.config import ConfigError
     from unet_resnet.inference.export import (
         ONNX_CHECK_SHAPES,
         ONNX_TOLERANCE,
@@ -39,8 +42,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     out = Path(args.out)
     try:
-        G, spec = export(args.ckpt, out)
-    except (CheckpointError, ExportError) as exc:
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
+        G, spec = export(ckpt, out)
+    except (CheckpointError, ConfigError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; spec {json.dumps(spec)})")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from unet_resnet.cli.films import FilmSummary, run_films
 from unet_resnet.cli.films import add_arguments as add_film_arguments
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import add_hint_spread, add_model, chosen_checkpoint
 from unet_resnet.inference.plan import FORMATS
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
     )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
-    p.add_argument("--ckpt", help="training checkpoint or exported generator (default: newest runs/**/best.pt)")
+    add_model(p)
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     import cv2
     from tqdm import tqdm
 
-    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.inference.film import plan_films
     from unet_resnet.inference.manifest import manifest_format
     from unet_resnet.inference.pipeline import Job, Options, Written
@@ -115,12 +115,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         film_file = inp.is_file() and is_video_file(inp)
         plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
-        ckpt = Path(args.ckpt) if args.ckpt else newest_checkpoint()
-        if not args.ckpt and info.is_main:
-            logging.getLogger(__name__).info("using checkpoint %s", ckpt)
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
         model = Colorizer.load(
             ckpt, str(info.device), args.precision, args.size, restore=args.restore, hint_spread=args.hint_spread
         )
+        if info.is_main:
+            print(f"model: {ckpt}", file=sys.stderr)
         if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
             plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.follows_hints)
         share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned

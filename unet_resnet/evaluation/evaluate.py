@@ -32,8 +32,9 @@ from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
 from unet_resnet.data.photos import DataError, read_list
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
-from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
+from unet_resnet.models.default_model import default_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -237,14 +238,14 @@ def evaluate_checkpoint(
     sheet_rows: int = 6,
     progress: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), :func:`evaluate` it on the photos of ``data`` (a
+    """Load ``ckpt`` (default: the demo's model), :func:`evaluate` it on the photos of ``data`` (a
     folder or a list file) and write the report to ``out`` (default: ``eval-<data name>`` beside the checkpoint).
 
     Returns ``(report, out)``: the report is what ``metrics.json`` holds. Raises ``DataError``, ``CheckpointError``,
     ``FIDWeightsError``, ``ImageReadError`` (each naming the file and the fix) before anything is written.
     """
     paths = read_list(data)
-    ckpt = ckpt or newest_checkpoint()
+    ckpt = ckpt or default_checkpoint()
     model = Colorizer.load(ckpt, device, precision, size)
     fid_model = load_inception(fid_weights, model.device) if fid_weights else None
     out = out or ckpt.parent / f"eval-{data.stem}"

@@ -28,9 +28,10 @@ from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_cent
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
 from unet_resnet.data.photos import read_list
 from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
-from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.hints import NO_HINTS, HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
+from unet_resnet.models.default_model import default_checkpoint
 
 SWEEP = (0, 1, 2, 5, 10, 20)
 HINT_LIGHTNESS = 60.0
@@ -174,11 +175,11 @@ def sweep_checkpoint(
     progress: bool = False,
     hint_spread: float | None = None,
 ) -> tuple[dict[str, Any], str, Path]:
-    """Load ``ckpt`` (default: the newest ``runs/**/best.pt``), sweep it on the photos of ``data`` and write
+    """Load ``ckpt`` (default: the demo's model), sweep it on the photos of ``data`` and write
     ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to ``out`` (default: ``eval-<data name>`` beside the
     checkpoint). Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
     paths = read_list(data)
-    ckpt = ckpt or newest_checkpoint()
+    ckpt = ckpt or default_checkpoint()
     model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
     results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
     out = out or ckpt.parent / f"eval-{data.stem}"
