@@ -13,7 +13,7 @@ from image_factory import make_unreadable, write_nasty_folder
 
 from unet_resnet.cli.infer import main
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
-from unet_resnet.data.imageio import pixels_to_rgb, read_photo
+from unet_resnet.data.imageio import cut_short, pixels_to_rgb, read_photo
 from unet_resnet.inference import colorizer as colorize
 from unet_resnet.inference.colorizer import Colorizer, render
 from unet_resnet.inference.pipeline import Options, Pipeline
@@ -122,6 +122,56 @@ def test_two_inputs_never_share_an_output(
     assert np.abs(lightness(out / "a.png") - lightness(src / "a.jpg")).mean() < 1.0
     assert np.abs(lightness(out / "b.png") - lightness(src / "b.PNG")).mean() < 1.0
     assert np.abs(lightness(out / "b.png") - lightness(src / "b.png")).mean() > 5.0
+
+
+def test_a_truncated_file_is_described_as_the_app_describes_it(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from unet_resnet.app.service import Limits, RequestError, decode_upload
+
+    src = tmp_path / "in"
+    src.mkdir()
+    whole = {
+        ".jpg": cv2.imencode(".jpg", rgb_image(64, 64))[1].tobytes(),
+        ".png": cv2.imencode(".png", rgb_image(64, 64))[1].tobytes(),
+    }
+    for suffix, data in whole.items():
+        (src / f"cut{suffix}").write_bytes(data[: len(data) // 2])
+    code, _, stderr = run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", tiny_generator_ckpt)
+    assert code == 1
+    for suffix, kind in ((".jpg", "jpeg"), (".png", "png")):
+        path = src / f"cut{suffix}"
+        with pytest.raises(RequestError) as refused:
+            decode_upload(path.read_bytes(), path.name, Limits())
+        assert refused.value.message == f"{path.name}: {cut_short(kind)}"
+        assert f"failed: {path}: {cut_short(kind)}" in stderr  # infer.py says the same words
+
+
+def test_files_that_are_neither_photos_nor_films_are_counted(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    cv2.imwrite(str(src / "a.png"), rgb_image(20, 24))
+    (src / "notes.txt").write_text("where and when\n")
+    (src / "sub" / "a.xmp").write_text("<x/>")
+    (src / ".DS_Store").write_bytes(b"\0")  # hidden: not a file of the folder's content
+    ckpt = ("--ckpt", tiny_generator_ckpt)
+    code, stdout, _ = run(capsys, "--in", src, "--out", tmp_path / "out", *ckpt)
+    assert code == 0
+    assert "1 colorized, 0 skipped (output exists; --overwrite replaces), 0 failed, 2 other file(s) ignored" in stdout
+    code, stdout, _ = run(capsys, "--in", src, "--out", tmp_path / "out", *ckpt, "--no-recursive", "--overwrite")
+    assert code == 0 and "0 failed, 1 other file(s) ignored (neither photos nor films)" in stdout
+
+
+def test_help_explains_precision_and_the_recursive_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())  # below the usage; lines unwrapped
+    precision = text.split("--precision {fp32,bf16,fp16}", 1)[1].split(" --", 1)[0]
+    assert "fp32 (default" in precision and "bf16" in precision and "fp16 (CUDA only)" in precision
+    recursive = text.split("--recursive, --no-recursive", 1)[1].split(" --", 1)[0]
+    assert "default: on" in recursive
 
 
 def test_compare_images(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:

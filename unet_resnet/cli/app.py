@@ -7,7 +7,8 @@ import contextlib
 import ipaddress
 import logging
 import sys
-from unet_resnet.cli.options import add_hint_spread, add_model, chosen_checkpoint
+
+from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 
 def _positive(text: str) -> float:
@@ -28,7 +29,7 @@ def parse_args(argv: list[str] | None, prog: str | None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help=PRECISION_HELP)
     p.add_argument("--max-upload-mb", type=_positive, default=50.0, help="largest upload in MB (default 50)")
     p.add_argument("--max-megapixels", type=_positive, default=100.0, help="largest photo in megapixels (default 100)")
     add_hint_spread(p)

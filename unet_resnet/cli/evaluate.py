@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from unet_resnet.cli.options import add_hint_spread, add_model, chosen_checkpoint
+from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
     p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help=PRECISION_HELP)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(

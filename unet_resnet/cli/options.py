@@ -27,6 +27,12 @@ def add_hint_spread(p: argparse.ArgumentParser) -> None:
     )
 
 
+PRECISION_HELP = (
+    "arithmetic of the model: fp32 (default, any device), bf16 (about half the memory; on a CPU only fast where "
+    "it supports bf16) or fp16 (CUDA only); the full-resolution merge is always float32"
+)
+
+
 def add_model(p: argparse.ArgumentParser) -> None:
     """``--ckpt`` and ``-c/--config``: which model a command uses (:mod:`unet_resnet.models.default_model`)."""
     which = p.add_mutually_exclusive_group()
