@@ -3,11 +3,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# TORCH=cpu (or cu126, ...): torch and torchvision from that wheel index of download.pytorch.org first; the CPU
+# wheels carry no CUDA libraries. Empty: torch from PyPI. An existing .venv keeps its torch: `make clean` to switch.
+TORCH  ?=
+TORCH_INDEX := https://download.pytorch.org/whl/$(TORCH)
 
 .PHONY: install demo app chromium test test-fast lint format bench bench-compare quality clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH),$(BIN)/python -m pip install -q torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e ".[test,dev,app]"
 	touch $(STAMP)
 

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_generator(path: Path, size: int) -> None:
     import torch
 
-    from unet_resnet.inference.export import export_safetensors
+    from unet_resnet.export.formats import export_safetensors
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)

@@ -93,7 +93,7 @@ def command_weights(args: argparse.Namespace, shared: Path, ref_python: Path, fo
     """Random weights for both whole commands: our generator as safetensors, the reference's after 1 step."""
     import torch
 
-    from unet_resnet.inference.export import export_safetensors
+    from unet_resnet.export.formats import export_safetensors
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     ours, ref = folder / "G_random.safetensors", folder / "ref_G.pt"

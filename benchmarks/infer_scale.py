@@ -37,7 +37,7 @@ TINY_DECODER = [32, 16, 16, 8, 8]
 def make_generator(path: Path, decoder: list[int], size: int) -> None:
     import torch
 
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)

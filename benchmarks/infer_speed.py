@@ -73,7 +73,7 @@ def make_generator(path: Path, size: int) -> None:
     """A random generator with the default decoder, exported as safetensors (what infer.py --ckpt reads)."""
     import torch
 
-    from unet_resnet.inference.export import export_safetensors
+    from unet_resnet.export.formats import export_safetensors
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)

@@ -50,6 +50,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from budget_training import budget_command, newest_last
 
 AB_METRICS = ("psnr_rgb", "ssim_rgb", "ab_l1", "delta_cf", "cf_pred")
 
@@ -205,23 +206,20 @@ def main() -> int:
             what, proc = procs.pop()
             wait(proc, what, logs / "ref_train.log")
     if args.ours_ckpt is None:
-        overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}"]
-        overrides += [f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
-        our_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
+        our_cmd = budget_command(args.config, data, out / "runs", args.minutes, args.threads)
         procs.append(("our training", run(our_cmd, logs / "our_train.log", env)))
     if hints and args.hint_ckpt is None:
         if not args.parallel:
             for what, proc in procs:
                 wait(proc, what, logs / ("ref_train.log" if "reference" in what else "our_train.log"))
             procs = []
-        overrides = [f"data.train={data / 'train'}", f"log.dir={out / 'runs'}", "log.name=hints_quality_cpu"]
-        overrides += ["model.hints=true", f"train.time_budget_min={args.minutes}", f"train.threads={args.threads}"]
-        hint_cmd = [sys.executable, "train.py", "-c", args.config, *overrides]
+        hint = ["log.name=hints_quality_cpu", "model.hints=true"]
+        hint_cmd = budget_command(args.config, data, out / "runs", args.minutes, args.threads, *hint)
         procs.append(("hint model training", run(hint_cmd, logs / "hint_train.log", env)))
     for what, proc in procs:
         name = "ref_train" if "reference" in what else "hint_train" if "hint" in what else "our_train"
         wait(proc, what, logs / f"{name}.log")
-    ckpt = args.ours_ckpt or sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
+    ckpt = args.ours_ckpt or newest_last(out / "runs", "quality_cpu")
 
     preds: dict[str, dict[str, Path | None]] = {"ours": {}, "reference": {}}
     for name, truth in sets.items():
@@ -261,7 +259,7 @@ def main() -> int:
         if last:
             summary["reference_steps"] = last[-1]["steps"]
     if hints:
-        hint_ckpt = args.hint_ckpt or sorted((out / "runs").glob("hints_quality_cpu*/last.pt"))[-1]
+        hint_ckpt = args.hint_ckpt or newest_last(out / "runs", "hints_quality_cpu")
         summary["hint_sweep"] = hint_sweep(ckpt, hint_ckpt, {k: sets[k] for k in ("val", "faces")}, args, out, env)
         (out / "hints.md").write_text(hint_table(summary["hint_sweep"]))
     (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from budget_training import train_under_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -70,21 +70,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     ckpt = args.ckpt
     if ckpt is None:
-        cmd = [
-            sys.executable,
-            "train.py",
-            "-c",
-            "configs/restore_cpu.yaml",
-            f"data.train={data / 'train'}",
-            f"log.dir={out / 'runs'}",
-            f"train.time_budget_min={args.minutes}",
-            f"train.threads={args.threads}",
-        ]
-        print("+", " ".join(cmd), flush=True)
-        with (out / "train.log").open("wb") as log:
-            if subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
-                sys.exit(f"restoration: training failed; see {out / 'train.log'}")
-        ckpt = sorted((out / "runs").glob("restore_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
+        ckpt = train_under_budget("configs/restore_cpu.yaml", data, out, args.minutes, args.threads, "restoration")
     model = Colorizer.load(ckpt, "cpu")
     if model.out_channels != 3:
         sys.exit(f"restoration: {ckpt} is not a restoration model (it predicts {model.out_channels} channels)")

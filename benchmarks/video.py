@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,36 +31,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from budget_training import train_under_budget
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from unet_resnet.data.imageio import list_images, read_rgb8  # noqa: E402
 from unet_resnet.evaluation.clips import MOTIONS, Clip, camera_clip, film_of, warp_error  # noqa: E402
+from unet_resnet.film.colorize import FilmOptions, colorize_frames, colorize_video  # noqa: E402
+from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.inference.colorizer import Colorizer  # noqa: E402
-from unet_resnet.inference.film import FilmOptions, colorize_frames, colorize_video  # noqa: E402
-from unet_resnet.inference.temporal import TemporalSettings, TemporalSmoother  # noqa: E402
 from unet_resnet.metrics import psnr  # noqa: E402
 
 FRAME = (320, 240)
-
-
-def train(data: Path, out: Path, minutes: float, threads: int) -> Path:
-    cmd = [
-        sys.executable,
-        "train.py",
-        "-c",
-        "configs/quality_cpu.yaml",
-        f"data.train={data / 'train'}",
-        f"log.dir={out / 'runs'}",
-        f"train.time_budget_min={minutes}",
-        f"train.threads={threads}",
-    ]
-    print("+", " ".join(cmd), flush=True)
-    with (out / "train.log").open("wb") as log:
-        if subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
-            sys.exit(f"video: training failed; see {out / 'train.log'}")
-    return sorted((out / "runs").glob("quality_cpu*/last.pt"), key=lambda p: p.stat().st_mtime)[-1]
 
 
 def clips(data: Path, photos: int, frames: int) -> list[tuple[str, Clip]]:
@@ -150,7 +132,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    ckpt = args.ckpt or train(data, out, args.minutes, args.threads)
+    ckpt = args.ckpt or train_under_budget("configs/quality_cpu.yaml", data, out, args.minutes, args.threads, "video")
     model = Colorizer.load(ckpt, "cpu")
 
     made = clips(data, args.photos, args.frames)

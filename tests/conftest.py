@@ -145,7 +145,7 @@ def write_tiny_generator(
 ) -> Path:
     """Export a tiny random generator (render size 64) to ``path``. ``head_scale`` > 1 makes its colours clearly
     visible (a random head starts near gray)."""
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(seed)

@@ -115,3 +115,31 @@ def test_recipe_keys_refuse_bad_values_by_name(override: str, message: str) -> N
     with pytest.raises(ConfigError) as err:
         load_config(None, [override])
     assert message in str(err.value)
+
+
+def test_every_key_has_a_docstring_for_the_reference() -> None:
+    # docs/configuration.md takes each key's meaning from the docstring under its field: a key without one would
+    # appear there with an empty meaning
+    from unet_resnet.config.reference import undocumented_keys
+
+    assert not undocumented_keys(), f"add a docstring under these fields in config/schema.py: {undocumented_keys()}"
+
+
+def test_field_docs_reads_the_docstring_under_each_field_including_inherited_ones() -> None:
+    from unet_resnet.config import RestoreConfig, TrainConfig
+    from unet_resnet.config.reference import field_docs
+
+    assert field_docs(TrainConfig)["sync_bn"] == "SyncBatchNorm across processes (CUDA only)."
+    docs = field_docs(RestoreConfig)
+    assert docs["p_dust"].startswith("Probability") and docs["enabled"].startswith("Train a restoration model")
+
+
+def test_resolved_config_yaml_reads_back_to_the_same_config(tmp_path: Path) -> None:
+    from unet_resnet.config.reference import config_yaml
+
+    cfg = load_config(ROOT / "configs" / "demo.yaml", ["train.lr=1e-4", "model.decoder_channels=[64,32,16,16,8]"])
+    text = config_yaml(cfg)
+    assert "decoder_channels: [64, 32, 16, 16, 8]" in text  # lists on one line, as a person writes them
+    path = tmp_path / "resolved.yaml"
+    path.write_text(text)
+    assert load_config(path) == cfg

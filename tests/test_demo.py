@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from unet_resnet.batch.photo_list import read_photo_list
+
 from unet_resnet.config import load_config
 from unet_resnet.data.photos import read_list
-from unet_resnet.inference.photo_list import read_photo_list
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "demo.yaml"

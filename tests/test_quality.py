@@ -56,6 +56,9 @@ def test_quality_protocol_without_shared_exits_cleanly(tmp_path: Path) -> None:
 
 
 def load_quality_module() -> ModuleType:
+    # as `python benchmarks/quality.py` would, with its folder on the path for its sibling budget_training.py
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location("quality_benchmark", ROOT / "benchmarks" / "quality.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,16 +1,21 @@
-"""The README documents what users need: the two commands first, and every config key."""
+"""The README works as written: the two commands first; every shell command in it runs from a fresh shell after
+``make install`` (``make`` targets or ``.venv/bin/`` tools, no activation assumed), names options and config keys
+that exist, and the Python example runs."""
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
+import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from unet_resnet.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -19,17 +24,6 @@ README = (ROOT / "README.md").read_text()
 def test_readme_opens_with_the_two_commands() -> None:
     first_block = README.split("```")[1]
     assert "make demo" in first_block and "make test" in first_block
-
-
-def test_every_config_key_is_documented() -> None:
-    missing = []
-    for section in dataclasses.fields(Config):
-        for f in dataclasses.fields(
-            section.type if isinstance(section.type, type) else type(getattr(Config(), section.name))
-        ):
-            if f"`{section.name}.{f.name}`" not in README:
-                missing.append(f"{section.name}.{f.name}")
-    assert not missing, f"config keys missing from the README's table: {missing}"
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -41,6 +35,121 @@ def test_make_test_lists_the_slowest_tests() -> None:
     recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
     pytest_line = next(line for line in recipe.splitlines() if "-m pytest" in line)
     assert "--durations=" in pytest_line
+
+
+def shell_commands() -> list[str]:
+    """Every command line of the README's ``bash`` blocks, continuation lines joined, comments dropped."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                commands.append(shlex.join(words))
+    return commands
+
+
+COMMANDS = shell_commands()
+
+
+def test_readme_has_shell_commands_to_check() -> None:
+    # the checks below would pass vacuously if the block parsing found nothing
+    assert any(c.startswith("make demo") for c in COMMANDS) and any("infer.py" in c for c in COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_needs_no_activated_environment(command: str) -> None:
+    """A fresh shell after ``make install`` has no ``python`` with the project's packages and no ``unet-resnet`` on
+    its PATH: each command is a make target or a tool under ``.venv/bin/``."""
+    assert command.startswith(("make ", ".venv/bin/")), f"{command!r} needs the environment activated"
+
+
+class Parsed(Exception):
+    """Raised in place of running a command once its arguments parsed."""
+
+    def __init__(self, namespace: argparse.Namespace) -> None:
+        super().__init__("parsed")
+        self.namespace = namespace
+
+
+def command_main(words: list[str]) -> tuple[Callable[[list[str]], int], list[str]]:
+    """The ``main`` that a README command line runs, and its arguments."""
+    from unet_resnet.cli import COMMANDS as FRONT
+
+    tool, *rest = words
+    tool = tool.removeprefix(".venv/bin/")
+    if tool == "torchrun":  # torchrun's own options, then the script
+        first = next(i for i, w in enumerate(rest) if w.endswith(".py"))
+        tool, rest = "python", rest[first:]
+    if tool == "python":
+        script, *rest = rest
+        name = {"train.py": "train", "infer.py": "infer"}[script]
+    else:
+        assert tool == "unet-resnet", f"unknown tool {tool}"
+        name, *rest = rest
+        name = FRONT[name][0]
+    module = __import__(f"unet_resnet.cli.{name}", fromlist=["main"])
+    return module.main, rest
+
+
+TOOL_COMMANDS = [c for c in COMMANDS if c.startswith(".venv/bin/") and not c.startswith(".venv/bin/python -c")]
+
+
+@pytest.mark.parametrize("command", TOOL_COMMANDS)
+def test_command_arguments_and_config_keys_exist(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each tool command's options parse with the command's own parser, and its config file and overrides load."""
+    from unet_resnet.config import load_config
+
+    main, argv = command_main(shlex.split(command))
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> argparse.Namespace:
+        raise Parsed(original(self, *args, **kwargs))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    try:
+        main(argv)
+    except Parsed as parsed:
+        namespace = parsed.namespace
+    except SystemExit as exc:
+        pytest.fail(f"{command!r}: its arguments do not parse (exit {exc.code}; the message is above)")
+    else:
+        pytest.fail(f"{command!r} ran without parsing arguments")
+    overrides = getattr(namespace, "overrides", None)
+    if overrides is not None:
+        config = getattr(namespace, "config", None)
+        load_config(ROOT / config if config else None, overrides)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("make ")])
+def test_make_commands_are_targets_that_install_first(command: str, tmp_path: Path) -> None:
+    """``make -n`` (print, do not run) with a missing environment: the target exists and installs before it runs."""
+    venv = tmp_path / "venv"
+    proc = subprocess.run(
+        ["make", "-n", f"VENV={venv}", *shlex.split(command)[1:]], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{venv}/bin/python -m pip install" in proc.stdout
+    if "TORCH=cpu" in command:  # torch's CPU-only wheels, before the project pulls torch from PyPI
+        lines = proc.stdout.splitlines()
+        cpu = [i for i, line in enumerate(lines) if "--index-url https://download.pytorch.org/whl/cpu" in line]
+        project = [i for i, line in enumerate(lines) if "pip install -q -e" in line]
+        assert cpu and project and cpu[0] < project[0], proc.stdout
+    else:
+        assert "download.pytorch.org" not in proc.stdout
+
+
+def test_config_command_runs_as_written_from_a_fresh_shell() -> None:
+    """The README's ``.venv/bin/unet-resnet config`` line, run literally in a shell whose PATH has no virtual
+    environment on it (the environment running the tests stands for ``.venv``), prints the resolved config."""
+    line = next(c for c in COMMANDS if c.startswith(".venv/bin/unet-resnet config"))
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"
+    venv_bin = Path(sys.executable).parent
+    argv = shlex.split(line.replace(".venv/bin/", f"{venv_bin}/", 1))
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("data:\n") and "batch_size: 32" in proc.stdout
 
 
 def python_example() -> str:

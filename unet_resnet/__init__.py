@@ -24,9 +24,9 @@ _API: dict[str, str] = {
     "ConfigError": "unet_resnet.config",
     "load_config": "unet_resnet.config",
     "Colorizer": "unet_resnet.inference.colorizer",
-    "HintError": "unet_resnet.inference.hints",
-    "HintPoint": "unet_resnet.inference.hints",
-    "parse_points": "unet_resnet.inference.hints",
+    "HintError": "unet_resnet.hints.points",
+    "HintPoint": "unet_resnet.hints.points",
+    "parse_points": "unet_resnet.hints.points",
     "default_checkpoint": "unet_resnet.models.default_model",
     "load_generator": "unet_resnet.models.checkpoint",
     "CheckpointError": "unet_resnet.models.checkpoint",
@@ -50,8 +50,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from unet_resnet.config import Config, ConfigError, load_config
+    from unet_resnet.hints.points import HintError, HintPoint, parse_points
     from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.hints import HintError, HintPoint, parse_points
     from unet_resnet.models.checkpoint import CheckpointError, load_generator
     from unet_resnet.models.default_model import default_checkpoint
     from unet_resnet.training.api import train

@@ -121,7 +121,7 @@ def build_hint_model(path: Path) -> Path:
     import torch
     from conftest import TINY_DECODER
 
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(0)

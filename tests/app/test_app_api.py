@@ -277,8 +277,8 @@ def test_restore_switch_is_what_infer_restore_writes(tmp_path: Path) -> None:
     from conftest import TINY_DECODER
 
     from unet_resnet.app.server import create_app
+    from unet_resnet.export.formats import export_pt
     from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.export import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(1)

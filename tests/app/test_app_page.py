@@ -145,8 +145,8 @@ def test_too_large_and_restore_switch(context: Any, live_app: Callable[..., Live
     from conftest import TINY_DECODER
 
     from unet_resnet.app.service import ColorService, Limits
+    from unet_resnet.export.formats import export_pt
     from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.export import export_pt
     from unet_resnet.models.generator import UNetGenerator, model_spec
 
     torch.manual_seed(1)

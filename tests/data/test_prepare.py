@@ -168,3 +168,16 @@ def test_out_and_src_must_not_contain_each_other(raw: Path, capsys: pytest.Captu
 def test_bad_val_is_refused_before_any_work(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--src", str(raw), "--out", str(tmp_path / "o"), "--val", "half", "--quiet"]) == 2
     assert "--val" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("limit", [0, 3])
+def test_progress_is_reported_through_a_callback(raw: Path, tmp_path: Path, limit: int) -> None:
+    # the library reports (done, total) and draws nothing; the command draws the bar from these reports
+    from unet_resnet.data.prepare import prepare
+    from unet_resnet.data.sources import Settings
+
+    calls: list[tuple[int, int]] = []
+    report = prepare(raw, tmp_path / "out", Settings(SIZE, MIN_SIDE, 10.0, 95), limit, on_progress=lambda *a: calls.append(a))
+    total = limit or report["counts"]["images_found"]
+    assert calls[-1] == (total, total) and {t for _, t in calls} == {total}
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -132,3 +132,14 @@ def test_unusable_fid_weights_are_an_error_naming_the_file(
     assert main([*args, "--fid-weights", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_progress_is_reported_per_batch_through_a_callback(
+    photos: Path, tiny_generator_ckpt: Path, tmp_path: Path
+) -> None:
+    from unet_resnet.evaluation.evaluate import EvalJob, evaluate_checkpoint
+
+    calls: list[tuple[int, int]] = []
+    job = EvalJob(photos, tiny_generator_ckpt, tmp_path / "report", on_progress=lambda *a: calls.append(a))
+    evaluate_checkpoint(job, batch_size=3)
+    assert calls == [(3, 4), (4, 4)]

@@ -11,13 +11,13 @@ import torch
 from conftest import rgb_image
 from image_factory import make_unreadable, write_nasty_folder
 
+from unet_resnet.batch.pipeline import Options, Pipeline
+from unet_resnet.batch.plan import make_plan
 from unet_resnet.cli.infer import main
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
 from unet_resnet.data.imageio import cut_short, pixels_to_rgb, read_photo
 from unet_resnet.inference import colorizer as colorize
 from unet_resnet.inference.colorizer import Colorizer, render
-from unet_resnet.inference.pipeline import Options, Pipeline
-from unet_resnet.inference.plan import make_plan
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -11,8 +11,8 @@ import torch
 from conftest import TINY_DECODER
 
 from unet_resnet.cli.infer import main as infer_main
+from unet_resnet.export.formats import export_pt
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.export import export_pt
 from unet_resnet.inference.restore import repair_mask, restore_lightness
 from unet_resnet.models.generator import UNetGenerator, model_spec
 

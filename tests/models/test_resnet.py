@@ -57,7 +57,7 @@ def test_same_outputs_as_timm_with_the_same_weights(h: int, w: int) -> None:
 
 
 def test_checkpoint_trained_with_timm_loads_into_the_plain_encoder(tmp_path: Path) -> None:
-    from unet_resnet.inference.export import export_pt
+    from unet_resnet.export.formats import export_pt
 
     torch.manual_seed(0)
     G = UNetGenerator("none", TINY_DECODER, 2)  # training's generator: timm encoder

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from unet_resnet.inference.export import export
+from unet_resnet.export.formats import export
 from unet_resnet.models import checkpoint as ckpt_io
 from unet_resnet.models.generator import UNetGenerator, model_spec
 from unet_resnet.training import ema as ema_io

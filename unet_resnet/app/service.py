@@ -21,10 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from unet_resnet.data.headers import KINDS, HeaderError, looks_truncated, read_header
+from unet_resnet.app.headers import KINDS, HeaderError, looks_truncated, read_header
 from unet_resnet.data.imageio import ImageReadError, Photo, cut_short, encode_photo, read_photo, to_uint8
+from unet_resnet.hints.points import HintError, HintPoint, hint_batch, parse_points
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.hints import HintError, HintPoint, hint_batch, parse_points
 from unet_resnet.inference.preview import fit_within, gray_preview
 
 PREVIEW_SIDE = 1280

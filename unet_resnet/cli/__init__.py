@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export a generator to safetensors, ONNX, .pt or torch.export"),
     "bench": ("bench", "measure speed and memory on this machine"),
     "damage": ("damage", "preview the synthetic damage the restoration mode trains on"),
+    "config": ("config", "print the resolved config of a YAML file and overrides, or the key reference"),
     "app": ("app", "a local web page: drop a photo, compare, place colour hints, download (needs the app extra)"),
 }
 

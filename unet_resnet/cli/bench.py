@@ -1,6 +1,6 @@
 """``unet-resnet bench``: throughput and memory of this project on this machine.
 
-What each figure measures: :mod:`unet_resnet.evaluation.bench`. The training steps run in child processes of this
+What each figure measures: :mod:`unet_resnet.bench.bench`. The training steps run in child processes of this
 same command (``--worker pretrain|gan``, hidden), each printing its figures as one JSON line.
 """
 
@@ -13,7 +13,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from unet_resnet.evaluation.bench_options import DEFAULT_DECODER, SECTIONS, BenchOptions
+from unet_resnet.bench.bench_options import DEFAULT_DECODER, SECTIONS, BenchOptions
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
@@ -58,20 +58,20 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     import cv2
     import torch
 
-    from unet_resnet.evaluation.bench_options import BenchError
+    from unet_resnet.bench.bench_options import BenchError
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
     try:
         if args.worker:
-            from unet_resnet.evaluation.step_bench import train_worker
+            from unet_resnet.bench.step_bench import train_worker
             from unet_resnet.runtime.distributed import pick_device
 
             print(json.dumps(train_worker(opts, args.worker, pick_device(args.device))))
             return 0
+        from unet_resnet.bench.bench import run_bench, table
         from unet_resnet.cli.infer import main as infer_main
-        from unet_resnet.evaluation.bench import run_bench, table
 
         out = run_bench(opts, infer_main)
     except (BenchError, RuntimeError, ValueError) as exc:

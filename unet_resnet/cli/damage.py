@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 2
 
     from unet_resnet.config import ConfigError, DamageConfig, load_config
-    from unet_resnet.data.damage import preview
+    from unet_resnet.data.damage_preview import preview
 
     cfg = DamageConfig()
     if args.config:

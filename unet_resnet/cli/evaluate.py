@@ -45,17 +45,20 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def sweep(args: argparse.Namespace) -> int:
     """``evaluate --hints COUNTS``: the hint sweep instead of the plain report."""
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
+    from unet_resnet.evaluation.evaluate import EvalJob
     from unet_resnet.evaluation.hint_sweep import parse_counts, sweep_checkpoint
+    from unet_resnet.inference.model_options import ModelOptions
 
     try:
         counts = parse_counts(args.hints)
         ckpt = chosen_checkpoint(args.ckpt, args.config)
         print(f"model: {ckpt}", file=sys.stderr)
-        _, table, out = sweep_checkpoint(
-            args.data, counts, ckpt, args.out, args.size, args.device, args.precision, args.hint_size,
-            args.hint_seed, args.sheet, progress=not args.quiet, hint_spread=args.hint_spread,
-        )  # fmt: skip
+        model = ModelOptions(args.device, args.precision, args.size, hint_spread=args.hint_spread)
+        with ProgressBar("hint sweep", "photo", enabled=not args.quiet) as bar:
+            job = EvalJob(args.data, ckpt, args.out, model, args.sheet, on_progress=bar)
+            _, table, out = sweep_checkpoint(job, counts, args.hint_size, args.hint_seed)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -70,16 +73,18 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.hints is not None:
         return sweep(args)
 
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.imageio import ImageReadError
-    from unet_resnet.evaluation.evaluate import evaluate_checkpoint, fmt
+    from unet_resnet.evaluation.evaluate import EvalJob, evaluate_checkpoint, fmt
+    from unet_resnet.inference.model_options import ModelOptions
 
     try:
         ckpt = chosen_checkpoint(args.ckpt, args.config)
         print(f"model: {ckpt}", file=sys.stderr)
-        report, out = evaluate_checkpoint(
-            args.data, ckpt, args.out, args.size, args.device, args.precision, args.batch_size,
-            args.save_predictions, args.fid_weights, args.sheet, progress=not args.quiet,
-        )  # fmt: skip
+        model = ModelOptions(args.device, args.precision, args.size)
+        with ProgressBar("evaluate", "photo", enabled=not args.quiet) as bar:
+            job = EvalJob(args.data, ckpt, args.out, model, args.sheet, on_progress=bar)
+            report, out = evaluate_checkpoint(job, args.batch_size, args.save_predictions, args.fid_weights)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included
         print(f"error: {exc}", file=sys.stderr)
         return 2

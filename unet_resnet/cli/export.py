@@ -1,6 +1,6 @@
 """``unet-resnet export [--ckpt PATH] --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
 
-``--help`` and argument errors answer before torch is imported. See :mod:`unet_resnet.inference.export` for the
+``--help`` and argument errors answer before torch is imported. See :mod:`unet_resnet.export.formats` for the
 formats.
 """
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from unet_resnet.config import ConfigError
-    from unet_resnet.inference.export import (
+    from unet_resnet.export.formats import (
         ONNX_CHECK_SHAPES,
         ONNX_TOLERANCE,
         ExportError,

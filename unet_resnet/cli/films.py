@@ -1,24 +1,19 @@
-"""The film half of ``unet-resnet infer``: its options, and colorizing the planned films with a progress bar.
+"""The film half of ``unet-resnet infer``: its options, and the progress bars of the film loop.
 
-A film that cannot be read is reported on one line and counted as failed; a film cut short (truncated, damaged)
-is written up to where it decodes, reported with the reason, and counted as failed too, so that the command exits
-non-zero. Ctrl-C stops at once and leaves no partial output file.
+The loop itself is :func:`unet_resnet.film.colorize.colorize_films`: a film that cannot be read, or is cut short,
+is reported on one line and counted as failed, so that the command exits non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import time
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the library is imported once the arguments are parsed
+    from unet_resnet.film.colorize import FilmPlan, FilmSummary
     from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.film import FilmPlan
-
-log = logging.getLogger(__name__)
 
 
 def _crf(text: str) -> int:
@@ -45,56 +40,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass
-class FilmSummary:
-    done: int = 0
-    failed: int = 0
-    frames: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-
-
 def run_films(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> FilmSummary:
-    """Colorize ``plan``'s films one after the other (each streams through in frames)."""
+    """Colorize ``plan``'s films (:func:`~unet_resnet.film.colorize.colorize_films`) with a bar per film."""
     from tqdm import tqdm
 
-    from unet_resnet.inference.film import FilmOptions, colorize_video
-    from unet_resnet.inference.video import VideoError, probe
+    from unet_resnet.film.colorize import FilmOptions, FilmProgress, colorize_films
 
-    summary = FilmSummary()
+    class Bars(FilmProgress):
+        bar: tqdm | None = None
+
+        def start(self, src: Path, frames: int | None) -> None:
+            self.bar = tqdm(total=frames, disable=args.quiet, unit="frame", desc=src.name, file=sys.stderr, leave=False)
+
+        def frame(self) -> None:
+            if self.bar is not None:
+                self.bar.update()
+
+        def end(self) -> None:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+        def failed(self, src: Path, reason: str) -> None:
+            tqdm.write(f"failed: {src}: {reason}", file=sys.stderr)
+
     options = FilmOptions(temporal=args.temporal, batch_size=args.batch_size, quality=args.video_quality)
-    start = time.perf_counter()
-    for src, dst in plan.jobs:
-        try:
-            info = probe(src)
-        except VideoError as exc:
-            summary.failed += 1
-            print(f"failed: {src}: {exc.reason}", file=sys.stderr)
-            continue
-        total = info.frames or (round(info.duration * float(info.rate)) if info.duration and info.rate else None)
-        bar = tqdm(total=total, disable=args.quiet, unit="frame", desc=src.name, file=sys.stderr, leave=False)
-        try:
-            result = colorize_video(model, src, dst, options, on_frame=bar.update, info=info)
-        except VideoError as exc:
-            summary.failed += 1
-            tqdm.write(f"failed: {src}: {exc.reason}", file=sys.stderr)
-            continue
-        except KeyboardInterrupt:
-            summary.interrupted = True
-            break
-        finally:
-            bar.close()
-        summary.frames += result.written.frames
-        cuts = f", {result.cuts} scene cut(s)" if args.temporal else ""
-        log.info("%s: %d frames, sound %s%s -> %s", src, result.written.frames, result.written.audio, cuts, dst)
-        if result.written.problem:
-            summary.failed += 1
-            print(
-                f"failed: {src}: {result.written.problem}; the {result.written.frames} frames before it were "
-                f"colorized into {dst}",
-                file=sys.stderr,
-            )
-        else:
-            summary.done += 1
-    summary.seconds = time.perf_counter() - start
-    return summary
+    return colorize_films(model, plan, options, Bars())

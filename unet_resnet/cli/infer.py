@@ -13,13 +13,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from unet_resnet.cli.films import FilmSummary, run_films
+from unet_resnet.batch.plan import FORMATS
 from unet_resnet.cli.films import add_arguments as add_film_arguments
+from unet_resnet.cli.films import run_films
 from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
-from unet_resnet.inference.plan import FORMATS
 
 if TYPE_CHECKING:
-    from unet_resnet.inference.pipeline import Summary
+    from unet_resnet.batch.pipeline import Job, Summary, Written
+    from unet_resnet.film.colorize import FilmSummary
+    from unet_resnet.runtime.distributed import DistInfo
 
 
 def _positive(text: str) -> int:
@@ -34,14 +36,6 @@ def _quality(text: str) -> int:
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {value}")
     return value
-
-
-def others_in(folder: Path, recursive: bool) -> int:
-    """Files of ``folder`` that are neither photos nor films (notes, sidecars): skipped, and counted in the summary."""
-    from unet_resnet.data.imageio import is_image_file, visible_files
-    from unet_resnet.inference.video import is_video_file
-
-    return sum(1 for p in visible_files(folder, recursive) if not (is_image_file(p) or is_video_file(p)))
 
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
@@ -100,49 +94,58 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """One process, or one rank of ``torchrun ... infer.py``: every rank plans, takes its share, and rank 0
-    prints the summary of the whole run."""
+    colours the films and prints the summary of the whole run."""
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     # Imported only now, so that --help and argument errors do not wait for torch.
     import cv2
     from tqdm import tqdm
 
-    from unet_resnet.inference.colorizer import Colorizer
-    from unet_resnet.inference.film import plan_films
-    from unet_resnet.inference.manifest import manifest_format
-    from unet_resnet.inference.pipeline import Job, Options, Written
-    from unet_resnet.inference.plan import Plan, UsageError, attach_hints, make_plan
-    from unet_resnet.inference.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
-    from unet_resnet.inference.video import is_video_file
+    from unet_resnet.batch.plan import UsageError
+    from unet_resnet.batch.runner import BatchRun, BatchSettings
+    from unet_resnet.film.colorize import FilmSummary, plan_films
     from unet_resnet.models.checkpoint import CheckpointError
-    from unet_resnet.runtime.distributed import barrier, cleanup, init_distributed
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
-    tag = ""  # names the rank in messages under torchrun
+    inp, out = Path(args.inp), Path(args.out)
     try:
-        if args.manifest:
-            manifest_format(args.manifest)
-        info = init_distributed(args.device, GROUP_TIMEOUT_MIN)  # one process (rank 0 of 1) without torchrun
-        tag = f"rank {info.rank}: " if info.distributed else ""
-        inp, out = Path(args.inp), Path(args.out)
-        films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
-        film_file = inp.is_file() and is_video_file(inp)
-        ignored = others_in(inp, args.recursive) if inp.is_dir() else 0
-        plan = Plan() if film_file else make_plan(inp, out, args.format, args.compare, args.recursive, args.overwrite)
         ckpt = chosen_checkpoint(args.ckpt, args.config)
-        model = Colorizer.load(
-            ckpt, str(info.device), args.precision, args.size, restore=args.restore, hint_spread=args.hint_spread
-        )
-        if info.is_main:
-            print(f"model: {ckpt}", file=sys.stderr)
-        if args.hints:  # hint errors are ValueErrors: reported below, before any photo is touched
-            plan.jobs = attach_hints(plan.jobs, Path(args.hints), Path(args.inp), args.recursive, model.follows_hints)
-        share = start_share(plan, info, args.manifest)  # under torchrun: no rank writes before all have planned
-    except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {tag}{exc}", file=sys.stderr)
+    except (CheckpointError, ValueError) as exc:  # no model given and none at the default place; a bad --config
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    quiet = args.quiet or not info.is_main  # under torchrun, rank 0's bar shows its own share
-    bar = tqdm(total=len(share.jobs) + len(share.conflicts), disable=quiet, unit="photo", file=sys.stderr)
+    settings = BatchSettings(
+        inp,
+        out,
+        ckpt=ckpt,
+        device=args.device,
+        precision=args.precision,
+        size=args.size,
+        restore=args.restore,
+        hint_spread=args.hint_spread,
+        hints=Path(args.hints) if args.hints else None,
+        fmt=args.format,
+        compare=args.compare,
+        recursive=args.recursive,
+        overwrite=args.overwrite,
+        manifest=Path(args.manifest) if args.manifest else None,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        jpeg_quality=args.jpeg_quality,
+    )
+    run = BatchRun(settings)
+    try:
+        films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
+        run.start()
+    except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
+        info = getattr(run, "info", None)  # set once the process group is joined
+        print(f"error: {_rank_tag(info)}{exc}", file=sys.stderr)
+        return 2
+    tag = _rank_tag(run.info)
+    if run.info.is_main:
+        print(f"model: {run.ckpt}", file=sys.stderr)
+    ignored = others_in(inp, args.recursive) if inp.is_dir() else 0
+    quiet = args.quiet or not run.info.is_main  # under torchrun, rank 0's bar shows its own share
+    bar = tqdm(total=run.total, disable=quiet, unit="photo", file=sys.stderr)
 
     def fail(path: Path, reason: str) -> None:
         bar.update()
@@ -151,24 +154,27 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     def done(job: Job, written: Written) -> None:
         bar.update()
 
-    options = Options(args.batch_size, args.workers or default_workers(), args.jpeg_quality)
-    summary = run_share(share, model, options, info, args.manifest, done, fail)
+    summary = run.run(done, fail)
     bar.close()
     reels = FilmSummary()
-    if films.jobs and info.is_main and not summary.interrupted:
-        reels = run_films(model, films, args)
-    if info.is_main:
+    if films.jobs and run.info.is_main and not summary.interrupted:
+        reels = run_films(run.model, films, args)
+    if run.info.is_main:
         summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
         summary.skipped += films.skipped
         summary.interrupted |= reels.interrupted
     if summary.interrupted:
         print(f"interrupted: {tag}{summary.done} colorized so far; run again to resume (done photos are skipped)")
         return 130
-    if info.is_main:
-        _print_summary(summary, info.world_size, args.out, args.manifest, reels, ignored)
-    barrier()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
-    cleanup()
+    if run.info.is_main:
+        _print_summary(summary, run.info.world_size, args.out, args.manifest, reels, ignored)
+    run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
+
+
+def _rank_tag(info: DistInfo | None) -> str:
+    """``rank N: `` before a message under torchrun, nothing in one process."""
+    return f"rank {info.rank}: " if info is not None and info.distributed else ""
 
 
 def _print_summary(
@@ -191,3 +197,11 @@ def _print_summary(
         what = "file" if reels.done or reels.failed else "photo"
         where = f" and in {manifest}" if manifest else ""
         print(f"{summary.failed} {what}(s) failed; the reasons are above{where}", file=sys.stderr)
+
+
+def others_in(folder: Path, recursive: bool) -> int:
+    """Files of ``folder`` that are neither photos nor films (notes, sidecars): skipped, and counted in the summary."""
+    from unet_resnet.data.imageio import is_image_file, visible_files
+    from unet_resnet.film.video import is_video_file
+
+    return sum(1 for p in visible_files(folder, recursive) if not (is_image_file(p) or is_video_file(p)))

@@ -41,15 +41,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         p.error("--size, --min-side and --limit must be >= 0 and --jpeg-quality in 1..100")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
 
+    from unet_resnet.cli.progress import ProgressBar
     from unet_resnet.data.prepare import REASONS, prepare
     from unet_resnet.data.sources import PrepareError, Settings
 
     settings = Settings(args.size, args.min_side, args.min_colorfulness, args.jpeg_quality)
     try:
-        report = prepare(
-            args.src, args.out, settings, args.limit, args.val, args.seed, args.workers, args.rescan,
-            progress=not args.quiet,
-        )  # fmt: skip
+        with ProgressBar("prepare", "photo", enabled=not args.quiet) as bar:
+            report = prepare(
+                args.src, args.out, settings, args.limit, args.val, args.seed, args.workers, args.rescan,
+                on_progress=bar,
+            )  # fmt: skip
     except PrepareError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

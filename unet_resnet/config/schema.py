@@ -22,13 +22,16 @@ CROP_RATIO = (0.75, 4.0 / 3.0)
 
 @dataclass
 class DataConfig:
+    """Training and validation photos, and how they become training samples."""
+
     train: str = "data/samples"
     """Training photos: a folder (searched recursively) or a text file with one path per line."""
     val: str = ""
     """Held-out photos (folder or list); empty: hold out ``val_fraction`` of ``train`` with ``seed``."""
     val_fraction: float = 0.1
+    """Share of ``train`` held out for validation when ``val`` is empty."""
     size: int = 256
-    """Training resolution (square)."""
+    """Training resolution (square, a multiple of 32: the encoder's stride)."""
     resize: str = "squash"
     """How a photo becomes ``size x size``: squash (the original), random_crop or center_crop (the largest square,
     aspect kept), or random_resized_crop (a random part of the photo, ``crop_scale`` / ``crop_ratio``, squashed)."""
@@ -37,6 +40,7 @@ class DataConfig:
     crop_ratio: list[float] = field(default_factory=lambda: list(CROP_RATIO))
     """With random_resized_crop: the range of the crop's aspect ratio relative to the photo's own (log-uniform)."""
     flip: bool = True
+    """Random horizontal flips of training photos."""
     min_colorfulness: float = 10.0
     """Photos less colourful than this (Hasler-Suesstrunk) are grayscale and skipped; 0 keeps everything."""
     batch_size: int = 16
@@ -47,6 +51,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """The generator (U-Net over a ResNet18 encoder) and the PatchGAN discriminator."""
+
     encoder_weights: str = "imagenet"
     """imagenet (timm's hub weights), none (random), or a path to a local .pth / .safetensors file."""
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128, 64, 32, 16])
@@ -59,6 +65,8 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
+    """The two stages (L1 pretraining, then GAN + L1), the optimizer, precision and processes."""
+
     pretrain_epochs: int = 20
     """Epochs of the L1-only generator stage."""
     gan_epochs: int = 100
@@ -70,9 +78,13 @@ class TrainConfig:
     max_steps_per_epoch: int = 0
     """If > 0: cut each epoch after this many optimizer steps (quick experiments and tests)."""
     lr: float = 2e-4
+    """Adam's learning rate, for both networks."""
     beta1: float = 0.5
+    """Adam's beta1, for both networks."""
     beta2: float = 0.999
+    """Adam's beta2, for both networks."""
     lambda_l1: float = 100.0
+    """Weight of the reconstruction (L1) loss in the generator's GAN-stage loss."""
     gan_loss: str = "bce"
     """bce (BCEWithLogits, the original) or lsgan (least squares)."""
     label_smoothing: float = 0.0
@@ -97,12 +109,15 @@ class TrainConfig:
     precision: str = "auto"
     """auto (bf16 on a GPU that supports it, else fp32), fp32, bf16 or fp16."""
     channels_last: bool = False
+    """Channels-last memory format for both networks."""
     compile: bool = False
+    """``torch.compile`` both networks."""
     sync_bn: bool = False
     """SyncBatchNorm across processes (CUDA only)."""
     accum_steps: int = 1
     """Micro-batches per optimizer step (gradient accumulation)."""
     seed: int = 0
+    """Seeds the weights, the validation split, the data order and the augmentation."""
     device: str = "auto"
     """auto, cpu, cuda or cuda:N (under torchrun the local rank picks the GPU)."""
     threads: int = 0
@@ -115,6 +130,8 @@ class TrainConfig:
 
 @dataclass
 class LogConfig:
+    """Where a run writes and how often it reports."""
+
     dir: str = "runs"
     """Parent folder of run folders."""
     name: str = ""
@@ -124,6 +141,7 @@ class LogConfig:
     samples: int = 6
     """Validation photos drawn in each epoch's sample grid."""
     tensorboard: bool = False
+    """Also log to TensorBoard (``pip install -e ".[tensorboard]"``)."""
 
 
 @dataclass
@@ -131,23 +149,41 @@ class DamageConfig:
     """Probability (``p_*``) and strength in ``[0, 1]`` (``s_*``) of each effect."""
 
     p_scratches: float = 0.6
+    """Probability that a photo gets thin bright or dark curves."""
     s_scratches: float = 0.5
+    """Strength of thin bright or dark curves, in [0, 1]."""
     p_stripes: float = 0.25
+    """Probability that a photo gets vertical stripes and streaks."""
     s_stripes: float = 0.5
+    """Strength of vertical stripes and streaks, in [0, 1]."""
     p_dust: float = 0.5
+    """Probability that a photo gets dust and spots."""
     s_dust: float = 0.5
+    """Strength of dust and spots, in [0, 1]."""
     p_grain: float = 0.6
+    """Probability that a photo gets film grain and noise."""
     s_grain: float = 0.4
+    """Strength of film grain and noise, in [0, 1]."""
     p_blur: float = 0.3
+    """Probability that a photo gets blur."""
     s_blur: float = 0.4
+    """Strength of blur, in [0, 1]."""
     p_jpeg: float = 0.3
+    """Probability that a photo gets JPEG blocking."""
     s_jpeg: float = 0.5
+    """Strength of JPEG blocking, in [0, 1]."""
     p_fade: float = 0.5
+    """Probability that a photo gets faded contrast."""
     s_fade: float = 0.5
+    """Strength of faded contrast, in [0, 1]."""
     p_exposure: float = 0.4
+    """Probability that a photo gets uneven exposure."""
     s_exposure: float = 0.5
+    """Strength of uneven exposure, in [0, 1]."""
     p_tears: float = 0.15
+    """Probability that a photo gets torn or missing regions at an edge."""
     s_tears: float = 0.5
+    """Strength of torn or missing regions at an edge, in [0, 1]."""
 
 
 @dataclass
@@ -186,6 +222,8 @@ class HintConfig:
 
 @dataclass
 class Config:
+    """The whole configuration: one section per dataclass above."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

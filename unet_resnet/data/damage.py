@@ -4,7 +4,7 @@ Each effect takes ``L`` as float32 ``(H, W)`` in ``[0, 1]`` and a :class:`numpy.
 copy of the same shape and range, and draws all its randomness from that generator: the same seed gives the same
 damage. :func:`damage` applies each effect with its probability from a :class:`DamageConfig`.
 
-Preview what training will see::
+Preview what training will see (``damage_preview.py``)::
 
     unet-resnet damage --in data/samples --out out/damage_preview
 """
@@ -145,22 +145,3 @@ def damage(L: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None = N
             out = effect(out, rng, float(getattr(cfg, f"s_{name}")))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
-
-def preview(src: Path, dst: Path, cfg: DamageConfig, seed: int = 0, size: int = 256, count: int = 3) -> int:
-    """Write ``count`` damaged variants of each photo of ``src`` beside its clean L, as one PNG row per photo under
-    ``dst`` at the photo's relative path; returns the number of files written."""
-    if not src.is_dir():
-        raise ValueError(f"{src} is not a folder; give a folder of photos")
-    from unet_resnet.data.color import rgb_to_lab
-    from unet_resnet.data.dataset import fit_to_square
-    from unet_resnet.data.imageio import list_images, read_rgb8, write_rgb8
-
-    written = 0
-    for i, path in enumerate(list_images(src)):
-        rgb = fit_to_square(read_rgb8(path), size, "squash", None).astype(np.float32) / 255.0
-        L = rgb_to_lab(rgb)[..., 0] / 100.0
-        tiles = [L] + [damage(L, np.random.default_rng([seed, i, k]), cfg) for k in range(count)]
-        row = (np.concatenate(tiles, axis=1) * 255 + 0.5).astype(np.uint8)
-        write_rgb8(dst / path.relative_to(src).with_suffix(".png"), cv2.cvtColor(row, cv2.COLOR_GRAY2RGB))
-        written += 1
-    return written

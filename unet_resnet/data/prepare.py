@@ -33,7 +33,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
 
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.sources import (
@@ -105,9 +104,12 @@ def prepare(
     seed: int = 0,
     workers: int = 1,
     rescan: bool = False,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Examine, filter, copy and split; returns the report (also written to ``out/report.json``)."""
+    """Examine, filter, copy and split; returns the report (also written to ``out/report.json``).
+
+    ``on_progress(done, total)`` is called after each photo examined: photos kept of ``limit`` when one is given,
+    else photos examined of all found (the command draws a bar)."""
     check_folders(src, out)
     parse_val(val)
     images, others = walk(src)
@@ -163,7 +165,7 @@ def prepare(
         fut.set_result(analyze(src / rel, names[rel].suffix.lower(), s))
         return fut
 
-    bar = tqdm(total=limit or len(order), disable=not progress, unit="photo", desc="prepare")
+    total, done = limit or len(order), 0
     try:
         for rel, facts, encoded, fresh in _stream(order, cached, submit, window=4 * max(1, workers)):
             cache[rel.as_posix()] = {k: v for k, v in facts.items() if k != "output"}
@@ -191,7 +193,9 @@ def prepare(
                     stale.append(rel)
             if reason:
                 dropped[reason].append(entry)
-            bar.update(1 if not limit or not reason else 0)
+            done += 1 if not limit or not reason else 0
+            if on_progress is not None:
+                on_progress(done, total)
             if limit and len(kept) == limit:
                 break
         # kept, source unchanged, but the copy is missing, was changed, or --size / --jpeg-quality changed
@@ -201,7 +205,6 @@ def prepare(
                 raise PrepareError(f"{src / rel} changed while being prepared; run again")
             record(rel, encoded)
     finally:
-        bar.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         out.mkdir(parents=True, exist_ok=True)

@@ -1,1 +1,1 @@
-"""How good and how fast: evaluate (scores, contact sheets, FID) and bench (speed, memory, start-up)."""
+"""How good: evaluate a checkpoint (scores, contact sheets, FID), crop clips, sweep hint counts. Speed is ``bench/``."""

@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import torch.nn as nn
-from tqdm import tqdm
 
 from unet_resnet.data.color import to_uint8
 from unet_resnet.data.files import write_atomic
@@ -33,6 +34,7 @@ from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, writ
 from unet_resnet.data.photos import DataError, read_list
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
 from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.inference.model_options import ModelOptions
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 from unet_resnet.models.default_model import default_checkpoint
 
@@ -98,9 +100,11 @@ def evaluate(
     save_predictions: Path | None = None,
     sheet_rows: int = 6,
     fid_model: nn.Module | None = None,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Score ``model`` and the grayscale baseline on ``paths``; returns ``(results, contact sheet uint8 RGB)``.
+
+    ``on_progress(done, total)`` is called after each batch with the photos scored so far (the command draws a bar).
 
     ``results`` holds ``"model"`` and ``"gray"`` summaries (:func:`unet_resnet.metrics.summarize` plus ``fid``,
     None when skipped) and ``"per_image"`` rows.
@@ -110,7 +114,7 @@ def evaluate(
     per_image: list[dict[str, Any]] = []
     triples: list[tuple[np.ndarray, ...]] = []
     feats: dict[str, list[np.ndarray]] = {"model": [], "gray": [], "truth": []}
-    for start in tqdm(range(0, len(paths), batch_size), disable=not progress, unit="batch", desc="evaluate"):
+    for start in range(0, len(paths), batch_size):
         batch = paths[start : start + batch_size]
         photos = [read_photo(p) for p in batch]
         colours = model.colorize([ph.rgb for ph in photos])
@@ -134,6 +138,8 @@ def evaluate(
         if fid_model is not None:
             for name, ims in images.items():
                 feats[name].append(inception_features(fid_model, ims, batch_size))
+        if on_progress is not None:
+            on_progress(len(per_image), len(paths))
     results: dict[str, Any] = {}
     for system in SYSTEMS:
         results[system] = summarize([row[system] for row in per_image]) | {"fid": None}
@@ -150,10 +156,10 @@ def against_gray(per_image: list[dict[str, Any]], worst: int = 5) -> dict[str, A
     """How the model's PSNR compares with the grayscale baseline photo by photo.
 
     A mean PSNR below gray can come from a few photos coloured badly wrong (a nearly neutral scene painted in
-    colour loses 5-11 dB) or from many small losses; this tells which. ``above``: photos whose PSNR is higher than
-    gray's; ``mean_psnr_difference``: model minus gray, averaged over photos with a finite PSNR; ``worst``: up to
-    ``worst`` photos with the largest losses (only losses), by path; ``mean_psnr_difference_without_worst``: the
-    mean over the other photos (None when none is left).
+    colour loses several dB: docs/quality.md, "Where val is lost") or from many small losses; this tells which.
+    ``above``: photos whose PSNR is higher than gray's; ``mean_psnr_difference``: model minus gray, averaged over
+    photos with a finite PSNR; ``worst``: up to ``worst`` photos with the largest losses (only losses), by path;
+    ``mean_psnr_difference_without_worst``: the mean over the other photos (None when none is left).
     """
     deltas = [(row["model"]["psnr"] - row["gray"]["psnr"], row["path"]) for row in per_image]
     finite = [(d, p) for d, p in deltas if math.isfinite(d)]
@@ -225,37 +231,51 @@ def fid_note(fid_weights: Path | None, images: int) -> str:
     return f"FID with {fid_weights.name} on {images} images (comparable only at equal set sizes)."
 
 
+@dataclass(frozen=True)
+class EvalJob:
+    """What ``evaluate`` scores and where it reports: shared by the plain report and the hint sweep."""
+
+    data: Path
+    """Held-out photos: a folder or a list file."""
+    ckpt: Path | None = None
+    """The model; None: the demo's model, runs/demo/best.pt."""
+    out: Path | None = None
+    """Report folder; None: ``eval-<data name>`` beside the checkpoint."""
+    model: ModelOptions = field(default_factory=ModelOptions)
+    sheet_rows: int = 6
+    """Photos on the contact sheet."""
+    on_progress: Callable[[int, int], None] | None = None
+    """Called with (photos done, photos in all) as the work goes; the command draws a bar."""
+
+    def open(self) -> tuple[list[Path], Path, Colorizer, Path]:
+        """The photos, the checkpoint, the loaded model and the report folder. Raises ``DataError`` or
+        ``CheckpointError`` (naming the file and the fix) before anything is written."""
+        paths = read_list(self.data)
+        ckpt = self.ckpt or default_checkpoint()
+        return paths, ckpt, self.model.load(ckpt), self.out or ckpt.parent / f"eval-{self.data.stem}"
+
+    def header(self, ckpt: Path, model: Colorizer, images: int) -> dict[str, Any]:
+        """The first keys of a report: what was scored, at which render size, on how many photos."""
+        return {"checkpoint": str(ckpt), "data": str(self.data), "render_size": model.size, "images": images}
+
+
 def evaluate_checkpoint(
-    data: Path,
-    ckpt: Path | None = None,
-    out: Path | None = None,
-    size: int | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    batch_size: int = 8,
-    save_predictions: Path | None = None,
-    fid_weights: Path | None = None,
-    sheet_rows: int = 6,
-    progress: bool = False,
+    job: EvalJob, batch_size: int = 8, save_predictions: Path | None = None, fid_weights: Path | None = None
 ) -> tuple[dict[str, Any], Path]:
-    """Load ``ckpt`` (default: the demo's model), :func:`evaluate` it on the photos of ``data`` (a
-    folder or a list file) and write the report to ``out`` (default: ``eval-<data name>`` beside the checkpoint).
+    """:func:`evaluate` the model of ``job`` on its photos and write the report to its folder.
 
     Returns ``(report, out)``: the report is what ``metrics.json`` holds. Raises ``DataError``, ``CheckpointError``,
     ``FIDWeightsError``, ``ImageReadError`` (each naming the file and the fix) before anything is written.
     """
-    paths = read_list(data)
-    ckpt = ckpt or default_checkpoint()
-    model = Colorizer.load(ckpt, device, precision, size)
+    paths, ckpt, model, out = job.open()
+    data = job.data
     fid_model = load_inception(fid_weights, model.device) if fid_weights else None
-    out = out or ckpt.parent / f"eval-{data.stem}"
     results, sheet = evaluate(
-        model, paths, data if data.is_dir() else data.parent, batch_size, save_predictions, sheet_rows, fid_model,
-        progress=progress,
+        model, paths, data if data.is_dir() else data.parent, batch_size, save_predictions, job.sheet_rows, fid_model,
+        on_progress=job.on_progress,
     )  # fmt: skip
     note = fid_note(fid_weights if fid_model is not None else None, len(paths))
-    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
-    report = header | {"fid_note": note} | results
+    report = job.header(ckpt, model, len(paths)) | {"fid_note": note} | results
     write_atomic(out / "metrics.json", (json.dumps(report, indent=1) + "\n").encode())
     title = f"{ckpt.name} on {data.name} ({len(paths)} images, render size {model.size})"
     write_atomic(out / "metrics.md", markdown(results, title, note).encode())

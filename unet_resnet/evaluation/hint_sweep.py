@@ -14,24 +14,21 @@ patch) and the mean ab of the written output over the same patch, both at the re
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from unet_resnet.data.color import AB_SCALE, rgb_to_lab, to_uint8
 from unet_resnet.data.files import write_atomic
 from unet_resnet.data.hints import Patch, paint, patches_from_truth, sample_centres
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
-from unet_resnet.data.photos import read_list
-from unet_resnet.evaluation.evaluate import contact_sheet, sheet_indices
+from unet_resnet.evaluation.evaluate import EvalJob, contact_sheet, sheet_indices
+from unet_resnet.hints.points import NO_HINTS, HintError
 from unet_resnet.inference.colorizer import Colorizer
-from unet_resnet.inference.hints import NO_HINTS, HintError
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
-from unet_resnet.models.default_model import default_checkpoint
 
 SWEEP = (0, 1, 2, 5, 10, 20)
 HINT_LIGHTNESS = 60.0
@@ -95,9 +92,11 @@ def hint_sweep(
     side: int = 3,
     seed: int = 0,
     sheet_rows: int = 6,
-    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Colorize and score ``paths`` with each count of hints; returns ``(results, contact sheet uint8 RGB)``.
+
+    ``on_progress(done, total)`` is called after each photo (the command draws a bar).
 
     ``results``: ``"gray"`` (the baseline's summary) and ``"counts"`` (per count: the summary of
     :func:`unet_resnet.metrics.summarize` plus ``hint_ab_mean`` / ``hint_ab_p95`` over all points, None at 0).
@@ -110,7 +109,7 @@ def hint_sweep(
     rows: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     dists: dict[int, list[float]] = {n: [] for n in counts}
     gray_rows, sheet = [], []
-    for index, path in enumerate(tqdm(paths, disable=not progress, unit="photo", desc="hint sweep")):
+    for index, path in enumerate(paths):
         rgb = read_photo(path).rgb
         truth = read_rgb8(path)
         L_small = model.model_input(rgb)[None]
@@ -129,6 +128,8 @@ def hint_sweep(
             tiles.append(draw_hints(pred, patches, model.size) if index in on_sheet else pred)
         if index in on_sheet:
             sheet.append((*tiles, truth))
+        if on_progress is not None:
+            on_progress(index + 1, len(paths))
     results: dict[str, Any] = {"gray": summarize(gray_rows), "counts": {}}
     for n in counts:
         d = np.asarray(dists[n])
@@ -162,32 +163,16 @@ def sweep_markdown(results: dict[str, Any], title: str) -> str:
 
 
 def sweep_checkpoint(
-    data: Path,
-    counts: Sequence[int],
-    ckpt: Path | None = None,
-    out: Path | None = None,
-    size: int | None = None,
-    device: str = "auto",
-    precision: str = "fp32",
-    side: int = 3,
-    seed: int = 0,
-    sheet_rows: int = 6,
-    progress: bool = False,
-    hint_spread: float | None = None,
+    job: EvalJob, counts: Sequence[int], side: int = 3, seed: int = 0
 ) -> tuple[dict[str, Any], str, Path]:
-    """Load ``ckpt`` (default: the demo's model), sweep it on the photos of ``data`` and write
-    ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to ``out`` (default: ``eval-<data name>`` beside the
-    checkpoint). Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
-    paths = read_list(data)
-    ckpt = ckpt or default_checkpoint()
-    model = Colorizer.load(ckpt, device, precision, size, hint_spread=hint_spread)
-    results, sheet = hint_sweep(model, paths, counts, side, seed, sheet_rows, progress)
-    out = out or ckpt.parent / f"eval-{data.stem}"
-    header = {"checkpoint": str(ckpt), "data": str(data), "render_size": model.size, "images": len(paths)}
-    header |= {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
+    """Sweep the model of ``job`` on its photos and write ``hints.json``, ``hints.md`` and ``hints_sheet.png`` to its
+    report folder. Returns ``(report, markdown table, out)``; errors are raised before anything is written."""
+    paths, ckpt, model, out = job.open()
+    results, sheet = hint_sweep(model, paths, counts, side, seed, job.sheet_rows, job.on_progress)
+    header = job.header(ckpt, model, len(paths)) | {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
     report = header | {"hint_size": side, "hint_seed": seed} | results
     write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    title = f"{ckpt.name} on {job.data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
     title += f"hint spread {model.hint_spread:g}, "
     table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
     write_atomic(out / "hints.md", table.encode())

@@ -21,9 +21,9 @@ import torch.nn as nn
 
 from unet_resnet.data.color import AB_SCALE, L_SCALE
 from unet_resnet.data.imageio import Photo, sample_scale
-from unet_resnet.inference.hints import NO_HINTS, HintError, HintPoint, hint_batch
+from unet_resnet.hints.points import NO_HINTS, HintError, HintPoint, hint_batch
+from unet_resnet.hints.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.inference.restore import restore_lightness
-from unet_resnet.inference.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.runtime.distributed import pick_device
 
@@ -188,7 +188,7 @@ class Colorizer:
         """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``.
 
         ``hint_spread``: how far colour hints are spread over the output, in image sides (None: the default
-        :data:`~unet_resnet.inference.spread.DEFAULT_SPREAD`; 0: only a hint model's own response to them)."""
+        :data:`~unet_resnet.hints.spread.DEFAULT_SPREAD`; 0: only a hint model's own response to them)."""
         G, spec = load_generator(path)
         try:
             return cls(G, spec, device, precision, size, restore, hint_spread)
@@ -207,7 +207,7 @@ class Colorizer:
     @property
     def follows_hints(self) -> bool:
         """Whether colour hints can be given: the model takes them, or they are spread over the output
-        (``hint_spread > 0``, :mod:`~unet_resnet.inference.spread`), or both (the default for a hint model)."""
+        (``hint_spread > 0``, :mod:`~unet_resnet.hints.spread`), or both (the default for a hint model)."""
         return self.takes_hints or self.hint_spread > 0
 
     @property
@@ -226,10 +226,10 @@ class Colorizer:
     @torch.inference_mode()
     def predict(self, L_small: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """``(B, size, size)`` L/100 and, for a hint model, hint maps ``(B, 3, size, size)``
-        (:func:`~unet_resnet.inference.hints.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``.
+        (:func:`~unet_resnet.hints.points.hint_batch`; None: automatic) -> the output ``(B, C, size, size)``.
 
         A hint model sees the hint maps; then, with ``hint_spread > 0``, each photo's ab is corrected to follow its
-        hints over their regions (:func:`~unet_resnet.inference.spread.spread_hints`)."""
+        hints over their regions (:func:`~unet_resnet.hints.spread.spread_hints`)."""
         x = torch.from_numpy(np.ascontiguousarray(L_small, dtype=np.float32))[:, None]
         if hints is not None and not self.follows_hints:
             raise HintError(NO_HINTS)
@@ -268,7 +268,7 @@ class Colorizer:
     ) -> list[np.ndarray]:
         """float RGB photos (any sizes; their colour is ignored) -> colorized float RGB of the same sizes.
 
-        ``hints``: one list of :class:`~unet_resnet.inference.hints.HintPoint` (or None) per photo, in its pixels.
+        ``hints``: one list of :class:`~unet_resnet.hints.points.HintPoint` (or None) per photo, in its pixels.
         """
         if not photos:
             return []

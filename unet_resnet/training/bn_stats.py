@@ -3,9 +3,9 @@
 In training mode BatchNorm normalises each batch by its own statistics and only keeps a running average
 (momentum 0.1, about the last ten steps) for evaluation. In the GAN stage the generator's weights move fast enough
 that this average no longer describes the activations of the current weights, and the evaluation-mode model (what
-validation scores, what checkpoints hand to users) colours far worse than its weights allow. Measured on
-held-out photos after the first GAN epoch of a 20-minute CPU run (docs/quality.md): PSNR 20.1 dB with the running
-averages, 22.3 dB with statistics recomputed over 128 training photos, the weights unchanged.
+validation scores, what checkpoints hand to users) colours far worse than its weights allow. How much worse, how
+many photos are enough and what the recomputation costs were measured with the commands in docs/quality.md
+("Precise BatchNorm statistics").
 
 :func:`recompute_bn_stats` resets every BatchNorm of a module and averages its statistics over a fixed set of
 training photos prepared as inference prepares photos (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021, call

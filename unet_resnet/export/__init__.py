@@ -1,0 +1,1 @@
+"""Exporting a trained generator for deployment: TorchScript and ONNX (``formats.py``)."""
