@@ -16,6 +16,10 @@ The model is trained here for ``--minutes`` on ``../shared/data/train`` (``confi
 
     python benchmarks/video.py --ckpt runs/quality_cpu/last.pt
     python benchmarks/video.py --photos 2 --frames 8       # a smoke run
+    python benchmarks/video.py --ckpt runs/quality_cpu/last.pt --keyframes   # films coloured from keyframes
+
+``--keyframes`` measures keyframes carried through their shots instead (``benchmarks/video_keyframes.py``):
+writes ``keyframes.json`` and ``keyframes.md``.
 
 Exits 0 with a message when ``../shared`` is absent.
 """
@@ -123,6 +127,10 @@ def main() -> int:
     ap.add_argument("--flicker", type=float, default=0.03, help="brightness flicker, standard deviation of the gain")
     ap.add_argument("--repeats", type=int, default=5, help="speed runs per mode (the best counts)")
     ap.add_argument("--sweep", action="store_true", help="also score other carry weights and DIS presets")
+    ap.add_argument(
+        "--keyframes", action="store_true", help="measure films coloured from keyframes instead (video_keyframes.py)"
+    )
+    ap.add_argument("--shot-frames", type=int, default=64, help="with --keyframes: frames per shot (above 60)")
     args = ap.parse_args()
     data = args.shared / "data"
     if not (data / "val").is_dir():
@@ -134,6 +142,10 @@ def main() -> int:
     cv2.setNumThreads(args.threads)
     ckpt = args.ckpt or train_under_budget("configs/quality_cpu.yaml", data, out, args.minutes, args.threads, "video")
     model = Colorizer.load(ckpt, "cpu")
+    if args.keyframes:
+        from video_keyframes import run
+
+        return run(model, data, out, args)
 
     made = clips(data, args.photos, args.frames)
     rng = np.random.default_rng(0)

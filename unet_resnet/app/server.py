@@ -124,7 +124,11 @@ class Gate:
 
 
 def _attachment(name: str, suffix: str) -> str:
+    """The download's name: ``NAME-colour.EXT``; a film's keyframe (named by its frame number, ``000120.png``,
+    as ``unet-resnet keyframes`` writes them) keeps its name, so that it goes back into its folder as it is."""
     stem = Path(name).stem or "photo"
+    if stem.isascii() and stem.isdigit():
+        return f'attachment; filename="{stem}{suffix}"'
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100]
     return f'attachment; filename="{safe}-colour{suffix}"'
 

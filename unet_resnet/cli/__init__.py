@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure speed and memory on this machine"),
     "damage": ("damage", "preview the synthetic damage the restoration mode trains on"),
     "config": ("config", "print the resolved config of a YAML file and overrides, or the key reference"),
+    "keyframes": (
+        "keyframes",
+        "write the first frame of every shot of a film, to colour and give to infer --keyframes",
+    ),
     "app": ("app", "a local web page: drop a photo, compare, place colour hints, download (needs the app extra)"),
 }
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the library is imported once the arguments are parsed
     from unet_resnet.film.colorize import FilmPlan, FilmSummary
+    from unet_resnet.film.keyframes import Keyframes
     from unet_resnet.inference.colorizer import Colorizer
 
 
@@ -33,6 +34,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(default); --no-temporal colours every frame on its own. See docs/video.md",
     )
     p.add_argument(
+        "--keyframes",
+        metavar="DIR",
+        help="films: frames a person coloured, carried through their shots: DIR/120.png (or 000120.png, jpg, tif) "
+        "is frame 120 (from 0); for a folder of films, DIR/<film path relative to --in without extension>/120.png. "
+        "unet-resnet keyframes writes the frames to colour. See docs/video.md",
+    )
+    p.add_argument(
         "--video-quality",
         type=_crf,
         default=18,
@@ -40,8 +48,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run_films(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> FilmSummary:
-    """Colorize ``plan``'s films (:func:`~unet_resnet.film.colorize.colorize_films`) with a bar per film."""
+def check_keyframes(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> dict[Path, Keyframes] | None:
+    """``--keyframes``: every planned film's keyframes, read and checked before any work
+    (:func:`~unet_resnet.film.keyframes.plan_keyframes`; raises ``ValueError`` naming the file); None without."""
+    if not args.keyframes:
+        return None
+    from unet_resnet.film.keyframes import plan_keyframes
+
+    films = [src for src, _ in plan.jobs]
+    return plan_keyframes(films, Path(args.inp), Path(args.keyframes), model.size)
+
+
+def run_films(
+    model: Colorizer, plan: FilmPlan, args: argparse.Namespace, keyframes: dict[Path, Keyframes] | None = None
+) -> FilmSummary:
+    """Colorize ``plan``'s films (:func:`~unet_resnet.film.colorize.colorize_films`) with a bar per film, each
+    with its ``keyframes`` (:func:`~unet_resnet.film.keyframes.plan_keyframes`)."""
     from tqdm import tqdm
 
     from unet_resnet.film.colorize import FilmOptions, FilmProgress, colorize_films
@@ -65,4 +87,4 @@ def run_films(model: Colorizer, plan: FilmPlan, args: argparse.Namespace) -> Fil
             tqdm.write(f"failed: {src}: {reason}", file=sys.stderr)
 
     options = FilmOptions(temporal=args.temporal, batch_size=args.batch_size, quality=args.video_quality)
-    return colorize_films(model, plan, options, Bars())
+    return colorize_films(model, plan, options, Bars(), keyframes)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from unet_resnet.batch.plan import FORMATS
 from unet_resnet.cli.films import add_arguments as add_film_arguments
-from unet_resnet.cli.films import run_films
+from unet_resnet.cli.films import check_keyframes, run_films
 from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 if TYPE_CHECKING:
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         films = plan_films(inp, out, args.recursive, args.overwrite)  # films go the film way (rank 0), photos as ever
         run.start()
+        film_keys = check_keyframes(run.model, films, args)  # refused before any work
     except (UsageError, CheckpointError, ValueError, RuntimeError, OSError) as exc:
         info = getattr(run, "info", None)  # set once the process group is joined
         print(f"error: {_rank_tag(info)}{exc}", file=sys.stderr)
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     bar.close()
     reels = FilmSummary()
     if films.jobs and run.info.is_main and not summary.interrupted:
-        reels = run_films(run.model, films, args)
+        reels = run_films(run.model, films, args, film_keys)
     if run.info.is_main:
         summary.done, summary.failed = summary.done + reels.done, summary.failed + reels.failed
         summary.skipped += films.skipped

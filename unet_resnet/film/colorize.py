@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from unet_resnet.film.temporal import TemporalSettings, TemporalSmoother
+from unet_resnet.film.carry import FrameRecord, KeyframeCarrier
+from unet_resnet.film.keyframes import Keyframes, film_keyframes
+from unet_resnet.film.temporal import MotionTracker, TemporalSettings, TemporalSmoother
 from unet_resnet.film.transcode import TranscodeResult, transcode
 from unet_resnet.film.video import (
     DEFAULT_QUALITY,
@@ -50,6 +52,8 @@ class FilmResult:
     written: TranscodeResult
     cuts: int
     """Scene cuts the temporal path restarted at."""
+    keyframes: int = 0
+    """Keyframes carried through their shots."""
 
 
 def colorize_frames(
@@ -58,30 +62,64 @@ def colorize_frames(
     rotation: int = 0,
     smoother: TemporalSmoother | None = None,
     batch_size: int = 8,
+    carrier: KeyframeCarrier | None = None,
+    tracker: MotionTracker | None = None,
 ) -> Iterator[np.ndarray]:
     """Colorized frames, one per input frame and in order (each in place in its own buffer when possible).
 
     ``frames``: ``(H, W, 3)`` BGR uint8 or uint16 as stored; ``rotation``: degrees counter-clockwise a player turns
     them (a multiple of 90). With ``smoother``, each frame's ab is blended along the motion with the previous one's.
-    Up to ``batch_size`` frames (fewer when large: :data:`FRAME_BUDGET`) go into one model call.
+    With ``carrier`` (:mod:`~unet_resnet.film.carry`), keyframe colours are carried through their shots; the
+    motion comes from ``tracker`` (default: the smoother's, or a new one). A frame may then wait until a later
+    keyframe of its shot is seen (at most the frames of one shot). Up to ``batch_size`` frames (fewer when large:
+    :data:`FRAME_BUDGET`) go into one model call.
     """
     k = (rotation // 90) % 4
+    if carrier is not None and tracker is None:
+        tracker = smoother.tracker if smoother is not None else MotionTracker(carrier.settings)
+    index = 0
     batch: list[np.ndarray] = []
     for pixels in frames:
         batch.append(pixels)
         if len(batch) >= min(batch_size, max(1, FRAME_BUDGET // max(1, pixels.nbytes))):
-            yield from _colorize_batch(model, batch, k, smoother)
+            yield from _colorize_batch(model, batch, k, smoother, index, carrier, tracker)
+            index += len(batch)
             batch = []
     if batch:
-        yield from _colorize_batch(model, batch, k, smoother)
+        yield from _colorize_batch(model, batch, k, smoother, index, carrier, tracker)
+    if carrier is not None:
+        for record in carrier.finish():
+            yield _render(model, record, k)
+
+
+def _render(model: Colorizer, record: FrameRecord, k: int) -> np.ndarray:
+    """A frame that left the carrier, rendered at full resolution with its final ab (turned back as stored)."""
+    assert isinstance(record.payload, tuple)
+    pixels, y = record.payload
+    y[-2:] = record.ab
+    y = np.ascontiguousarray(np.rot90(y, -k, axes=(1, 2)))
+    return model.finish(pixels, y, out=pixels if pixels.flags.writeable else None)
 
 
 def _colorize_batch(
-    model: Colorizer, batch: list[np.ndarray], k: int, smoother: TemporalSmoother | None
+    model: Colorizer,
+    batch: list[np.ndarray],
+    k: int,
+    smoother: TemporalSmoother | None,
+    index: int = 0,
+    carrier: KeyframeCarrier | None = None,
+    tracker: MotionTracker | None = None,
 ) -> Iterator[np.ndarray]:
     upright = np.stack([np.rot90(model.prepare(p), k) for p in batch])
     predicted = model.predict(upright)
-    for pixels, L, y in zip(batch, upright, predicted, strict=True):
+    for i, (pixels, L, y) in enumerate(zip(batch, upright, predicted, strict=True)):
+        if carrier is not None and tracker is not None:
+            motion = tracker(L)
+            ab = smoother.blend(y[-2:], motion) if smoother is not None else y[-2:]
+            record = FrameRecord(index + i, L, np.asarray(ab, np.float32), motion, (pixels, y))
+            for ready in carrier.push(record):
+                yield _render(model, ready, k)
+            continue
         if smoother is not None:
             y[-2:] = smoother(L, y[-2:])
         y = np.ascontiguousarray(np.rot90(y, -k, axes=(1, 2)))
@@ -95,21 +133,35 @@ def colorize_video(
     options: FilmOptions | None = None,
     on_frame: Callable[[], object] | None = None,
     info: VideoInfo | None = None,
+    keyframes: Keyframes | Mapping[int, np.ndarray] | str | Path | None = None,
 ) -> FilmResult:
     """Colorize the film ``src`` into ``dst`` (written atomically); raises :class:`.VideoError`.
 
+    ``keyframes``: frames a person coloured, carried through their shots: a mapping frame number (0-based) ->
+    uint8 RGB image of that frame as shown, a folder of images named by frame number
+    (:mod:`~unet_resnet.film.keyframes`), or :func:`~unet_resnet.film.keyframes.film_keyframes`' result. They
+    are checked before any work (``KeyframeError``).
     A film whose decoding stops early (a truncated file) is written up to there; ``written.problem`` says why.
     """
     options = options or FilmOptions()
     info = info or probe(src)
+    carrier = None
+    if keyframes is not None:
+        if not isinstance(keyframes, Keyframes):
+            keyframes = film_keyframes(src, keyframes, model.size, info)
+        if keyframes.size != model.size:
+            raise ValueError(f"keyframes prepared for size {keyframes.size}, but the model renders at {model.size}")
+        carrier = KeyframeCarrier(keyframes.ab, options.settings) if keyframes.ab else None
     smoother = TemporalSmoother(options.settings) if options.temporal else None
+    tracker = MotionTracker(options.settings) if carrier is not None and smoother is None else None
 
     def process(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        return colorize_frames(model, frames, info.rotation, smoother, options.batch_size)
+        return colorize_frames(model, frames, info.rotation, smoother, options.batch_size, carrier, tracker)
 
     function: FrameFunction = process
     written = transcode(src, dst, function, options.quality, on_frame, info)
-    return FilmResult(info, written, smoother.cuts if smoother else 0)
+    cuts = smoother.cuts if smoother else tracker.cuts if tracker else 0
+    return FilmResult(info, written, cuts, len(carrier.keyframes) if carrier else 0)
 
 
 # ----------------------------------------------------------------------------------------------------- planning
@@ -179,9 +231,14 @@ class FilmProgress:
 
 
 def colorize_films(
-    model: Colorizer, plan: FilmPlan, options: FilmOptions, progress: FilmProgress | None = None
+    model: Colorizer,
+    plan: FilmPlan,
+    options: FilmOptions,
+    progress: FilmProgress | None = None,
+    keyframes: Mapping[Path, Keyframes] | None = None,
 ) -> FilmSummary:
-    """Colorize ``plan``'s films one after the other (each streams through in frames).
+    """Colorize ``plan``'s films one after the other (each streams through in frames), each with its
+    ``keyframes`` if any (:func:`~unet_resnet.film.keyframes.plan_keyframes`).
 
     A film that cannot be read is reported through ``progress.failed`` and counted as failed; a film cut short
     (truncated, damaged) is written up to where it decodes, reported with the reason, and counted as failed too.
@@ -200,7 +257,8 @@ def colorize_films(
         total = info.frames or (round(info.duration * float(info.rate)) if info.duration and info.rate else None)
         progress.start(src, total)
         try:
-            result = colorize_video(model, src, dst, options, on_frame=progress.frame, info=info)
+            keys = (keyframes or {}).get(src)
+            result = colorize_video(model, src, dst, options, on_frame=progress.frame, info=info, keyframes=keys)
         except VideoError as exc:
             summary.failed += 1
             progress.end()
@@ -212,7 +270,8 @@ def colorize_films(
             break
         progress.end()
         summary.frames += result.written.frames
-        cuts = f", {result.cuts} scene cut(s)" if options.temporal else ""
+        cuts = f", {result.cuts} scene cut(s)" if options.temporal or result.keyframes else ""
+        cuts += f", {result.keyframes} keyframe(s)" if result.keyframes else ""
         log.info("%s: %d frames, sound %s%s -> %s", src, result.written.frames, result.written.audio, cuts, dst)
         if result.written.problem:
             summary.failed += 1

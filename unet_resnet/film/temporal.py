@@ -70,16 +70,42 @@ def to_u8(L: np.ndarray) -> np.ndarray:
     return np.clip(L * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-class TemporalSmoother:
-    """Call it on each frame in order with ``(L, ab)`` at the model's size; it returns the ab to render.
+def reliability(
+    L: np.ndarray, L_there: np.ndarray, flow: np.ndarray, flow_back: np.ndarray, tolerance: float
+) -> np.ndarray:
+    """Where the motion ``flow`` from a frame of lightness ``L`` to one of lightness ``L_there`` can be trusted.
 
-    ``L``: ``(S, S)`` L/100 in ``[0, 1]``; ``ab``: ``(2, S, S)`` in ``[-1, 1]``. Counts frames and scene cuts.
+    ``flow_back`` is the flow the other way. A pixel is reliable when the two flows cancel (:func:`consistent`),
+    its target lies inside the other frame, and its L matches its target's once the median difference (global
+    brightness flicker) is removed. Returns float32 ``(S, S)`` of 0 and 1.
     """
+    ok = consistent(flow, flow_back) & inside(flow)
+    diff = L - warp(L_there, flow)
+    shift = float(np.median(diff[ok])) if ok.any() else 0.0  # global brightness flicker is not motion
+    ok &= np.abs(diff - shift) <= tolerance
+    return ok.astype(np.float32)
+
+
+@dataclass
+class Motion:
+    """The motion between a frame and the one before it, at the model's size."""
+
+    backward: np.ndarray
+    """For each pixel of this frame, its offset to the same point in the previous frame: float32 ``(S, S, 2)``."""
+    forward: np.ndarray
+    """For each pixel of the previous frame, its offset to the same point in this one: float32 ``(S, S, 2)``."""
+    reliable: np.ndarray
+    """Where ``backward`` can be trusted (:func:`reliability`), float32 ``(S, S)`` of 0 and 1."""
+    cut: bool
+    """Too few reliable pixels: this frame starts a new shot."""
+
+
+class MotionTracker:
+    """Call it on each frame's ``L`` (``(S, S)`` L/100) in order: the :class:`Motion` from the previous frame
+    (None at the first frame, or after :meth:`reset`). Counts scene cuts."""
 
     def __init__(self, settings: TemporalSettings | None = None) -> None:
         self.settings = settings or TemporalSettings()
-        if not 0.0 <= self.settings.carry < 1.0:
-            raise ValueError(f"carry must be in [0, 1), got {self.settings.carry}")
         self.dis = cv2.DISOpticalFlow.create(self.settings.preset)
         self.cuts = 0
         self.reliable = 0.0
@@ -89,34 +115,63 @@ class TemporalSmoother:
     def reset(self) -> None:
         self.prev_gray: np.ndarray | None = None
         self.prev_L: np.ndarray | None = None
-        self.prev_ab: np.ndarray | None = None
 
     def _flow(self, frame: np.ndarray, to: np.ndarray) -> np.ndarray:
         """DIS flow: for each pixel of ``frame``, its offset to the same point in ``to`` (float32 ``(S, S, 2)``)."""
         return np.asarray(self.dis.calc(frame, to, None))  # type: ignore[call-overload]  # None: a new array
 
-    def reliable_mask(self, L: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The flow from this frame to the previous one, and where it can be trusted (float ``(S, S)``)."""
-        assert self.prev_gray is not None and self.prev_L is not None
-        backward, forward = self._flow(gray, self.prev_gray), self._flow(self.prev_gray, gray)
-        ok = consistent(backward, forward) & inside(backward)
-        diff = L - warp(self.prev_L, backward)
-        shift = float(np.median(diff[ok])) if ok.any() else 0.0  # global brightness flicker is not motion
-        ok &= np.abs(diff - shift) <= self.settings.lightness_tolerance
-        return backward, ok.astype(np.float32)
-
-    def __call__(self, L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    def __call__(self, L: np.ndarray) -> Motion | None:
         L = np.asarray(L, np.float32)
         gray = to_u8(L)
-        out = np.asarray(ab, np.float32)
-        if self.prev_ab is not None and self.settings.carry > 0.0:
-            flow, mask = self.reliable_mask(L, gray)
+        motion = None
+        if self.prev_gray is not None and self.prev_L is not None:
+            backward, forward = self._flow(gray, self.prev_gray), self._flow(self.prev_gray, gray)
+            mask = reliability(L, self.prev_L, backward, forward, self.settings.lightness_tolerance)
             self.reliable = float(mask.mean())
-            if self.reliable < self.settings.cut_below:
-                self.cuts += 1
-            else:
-                mask = cv2.GaussianBlur(mask, (5, 5), 0)  # soft edges: no seams where reliability changes
-                warped = warp(np.ascontiguousarray(self.prev_ab.transpose(1, 2, 0)), flow).transpose(2, 0, 1)
-                out = out + self.settings.carry * mask[None] * (warped - out)
-        self.prev_gray, self.prev_L, self.prev_ab = gray, L, out
+            cut = self.reliable < self.settings.cut_below
+            self.cuts += cut
+            motion = Motion(backward, forward, mask, cut)
+        self.prev_gray, self.prev_L = gray, L
+        return motion
+
+
+class TemporalSmoother:
+    """Call it on each frame in order with ``(L, ab)`` at the model's size; it returns the ab to render.
+
+    ``L``: ``(S, S)`` L/100 in ``[0, 1]``; ``ab``: ``(2, S, S)`` in ``[-1, 1]``. Counts frames and scene cuts.
+    Its :class:`MotionTracker` is ``tracker``; :meth:`blend` takes a motion measured elsewhere.
+    """
+
+    def __init__(self, settings: TemporalSettings | None = None) -> None:
+        self.settings = settings or TemporalSettings()
+        if not 0.0 <= self.settings.carry < 1.0:
+            raise ValueError(f"carry must be in [0, 1), got {self.settings.carry}")
+        self.tracker = MotionTracker(self.settings)
+        self.reset()
+
+    @property
+    def cuts(self) -> int:
+        return self.tracker.cuts
+
+    @property
+    def reliable(self) -> float:
+        """Fraction of reliable pixels at the last frame."""
+        return self.tracker.reliable
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.prev_ab: np.ndarray | None = None
+
+    def blend(self, ab: np.ndarray, motion: Motion | None) -> np.ndarray:
+        """``ab`` blended with the previous output carried along ``motion`` (None or a cut: ``ab`` itself)."""
+        out = np.asarray(ab, np.float32)
+        if self.prev_ab is not None and motion is not None and not motion.cut and self.settings.carry > 0.0:
+            mask = cv2.GaussianBlur(motion.reliable, (5, 5), 0)  # soft edges: no seams where reliability changes
+            warped = warp(np.ascontiguousarray(self.prev_ab.transpose(1, 2, 0)), motion.backward).transpose(2, 0, 1)
+            out = out + self.settings.carry * mask[None] * (warped - out)
+        self.prev_ab = out
         return out
+
+    def __call__(self, L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        motion = self.tracker(L) if self.settings.carry > 0.0 else None
+        return self.blend(ab, motion)

@@ -129,3 +129,19 @@ def probe(path: str | Path) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+def count_frames(path: str | Path, info: VideoInfo | None = None) -> int:
+    """The film's frame count: its header's, or (Matroska, WebM: none there) its video packets counted without
+    decoding them."""
+    info = info or probe(path)
+    if info.frames:
+        return info.frames
+    av = load_av()
+    container = open_input(Path(path))
+    try:
+        return sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    except av.error.FFmpegError:
+        return 0  # unreadable further on: the count stays unknown
+    finally:
+        container.close()
