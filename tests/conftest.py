@@ -134,7 +134,6 @@ def overfit_config(tiny_config: Callable[..., Path], tmp_path: Path, sample_path
         "train.pretrain_epochs": 1,
         "train.gan_epochs": 0,
         "train.lr": 2e-3,
-        "train.precise_bn": 4,  # one batch of the 4 photos: precise BN is run, not the subject
         "log.samples": 0,
     }
     return lambda **overrides: tiny_config(**(base | overrides))
