@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from unet_resnet.batch.photo_list import read_photo_list
-
 from unet_resnet.config import load_config
 from unet_resnet.data.photos import read_list
 

@@ -5,6 +5,7 @@ that exist, and the Python example runs."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -181,3 +182,73 @@ def test_import_is_light_and_api_resolves() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def fine_tune_commands() -> list[str]:
+    section = README.split("## Fine-tune on your own photos", 1)[1]
+    block = section.split("```bash", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+TINY_RUN = [  # appended to the README's train command: the same run, a few seconds long
+    "data.size=64",
+    "data.batch_size=2",
+    "data.workers=0",
+    "train.pretrain_epochs=1",
+    "train.gan_epochs=1",
+    "train.max_steps_per_epoch=1",
+    "train.precise_bn=4",
+    "train.threads=2",
+    "log.samples=0",
+]
+
+
+def as_argv(command: str) -> list[str]:
+    """A README command line as this test's Python runs it (``.venv/bin/`` stands for the running environment)."""
+    words = [os.path.expanduser(w) for w in shlex.split(command)]
+    words[0] = words[0].removeprefix(".venv/bin/")
+    if words[0] == "unet-resnet":
+        return [sys.executable, "-m", "unet_resnet", *words[1:]]
+    assert words[0] == "python", command
+    return [sys.executable, *words[1:]]
+
+
+def test_fine_tune_section_is_prepare_train_evaluate_push() -> None:
+    words = [c.split()[:2] for c in fine_tune_commands()]
+    assert words == [
+        [".venv/bin/unet-resnet", "prepare"],
+        [".venv/bin/python", "train.py"],
+        [".venv/bin/unet-resnet", "evaluate"],
+        [".venv/bin/unet-resnet", "push"],
+    ]
+
+
+@pytest.mark.slow
+def test_fine_tune_commands_run_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prepare, train and evaluate run as written (offline, on the bundled samples, from a model folder); the train
+    command gets overrides that make it a few steps long."""
+    from conftest import write_tiny_generator
+
+    from unet_resnet.inference.colorizer import Colorizer
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/my-photos
+    shutil.copytree(ROOT / "data" / "samples", tmp_path / "my-photos")
+    (tmp_path / "configs").symlink_to(ROOT / "configs")
+    (tmp_path / "train.py").symlink_to(ROOT / "train.py")
+    Colorizer.load(write_tiny_generator(tmp_path / "base.pt", seed=0), "cpu").save_pretrained(tmp_path / "my-model")
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    for command in fine_tune_commands()[:3]:
+        argv = as_argv(command) + (TINY_RUN if "train.py" in command else [])
+        proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    report = json.loads((tmp_path / "runs" / "finetune" / "eval-val" / "metrics.json").read_text())
+    assert report["images"] >= 1 and report["model_name"] == "runs/finetune/best.pt"
+
+
+def test_fine_tune_push_command_parses_and_is_skipped() -> None:
+    """The push command's options exist; the upload itself needs the network and a Hub login."""
+    from unet_resnet.cli.push import parser
+
+    args = parser().parse_args(as_argv(fine_tune_commands()[3])[4:])
+    assert args.ckpt == "runs/finetune/best.pt" and args.repo.count("/") == 1 and not args.public
+    pytest.skip("push uploads to the Hugging Face Hub: it needs the network and a login (hf auth login)")

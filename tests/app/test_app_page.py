@@ -208,6 +208,7 @@ def test_hint_mode(context: Any, live_app: Callable[..., LiveServer], tmp_path: 
     assert page.locator(".point").count() == 1
     assert page.evaluate("() => [state.points[0].x, state.points[0].y]") == [x, y]
     assert page.input_value("#hint-colour-0") == before  # the picker starts at the model's colour there
+    assert page.evaluate("() => document.activeElement.id") == "hint-colour-0"  # ...and has the focus
     page.fill("#hint-colour-0", colour)
     idle(page)
     after = page.evaluate("([x, y]) => colourAt(x, y)", [x, y])
@@ -224,6 +225,10 @@ def test_hint_mode(context: Any, live_app: Callable[..., LiveServer], tmp_path: 
     assert abs(moved[0] - (x + 51)) <= 2 and abs(moved[1] - (y + 13)) <= 2, (x, y, moved)
     page.click("#undo")
     assert page.evaluate("() => [state.points[0].x, state.points[0].y]") == [x, y]
+    page.uncheck("#hint-mode")  # markers are drawn only in hint mode; the hint itself stays
+    assert page.locator(".point").count() == 1 and page.locator(".point").first.is_hidden()
+    page.check("#hint-mode")
+    assert page.locator(".point").first.is_visible()
     page.focus(".point")  # by keyboard: arrows move it, Delete removes it
     page.keyboard.press("ArrowRight")
     assert page.evaluate("() => state.points[0].x") == x + 3

@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROMISED = (
     "data_images_per_s",
+    "loader_images_per_s",
+    "decode_images_per_s",
+    "device_lab_images_per_s",
     "pretrain_images_per_s",
     "gan_images_per_s",
     "train_peak_rss_mb",

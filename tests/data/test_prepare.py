@@ -170,6 +170,22 @@ def test_bad_val_is_refused_before_any_work(raw: Path, tmp_path: Path, capsys: p
     assert "--val" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
+def test_lists_carry_each_copy_s_colorfulness_for_training(raw: Path, tmp_path: Path) -> None:
+    from unet_resnet.data.color import colorfulness
+    from unet_resnet.data.photos import read_photo_list
+
+    out = tmp_path / "set"
+    run(raw, out, "--val", "1")
+    files = json.loads((out / ".prepare-cache.json").read_text())["files"]
+    source_of = {e["output"]["path"]: src for src, e in files.items() if e.get("output")}
+    for name in ("train.txt", "val.txt"):
+        listed = read_photo_list(out / name)
+        assert listed.paths and None not in listed.colorfulness
+        for path, score in zip(listed.paths, listed.colorfulness, strict=True):
+            source = raw / source_of[path.relative_to(out).as_posix()]
+            assert score == pytest.approx(colorfulness(read_rgb8(source)), abs=0.006), path.name
+
+
 @pytest.mark.parametrize("limit", [0, 3])
 def test_progress_is_reported_through_a_callback(raw: Path, tmp_path: Path, limit: int) -> None:
     # the library reports (done, total) and draws nothing; the command draws the bar from these reports

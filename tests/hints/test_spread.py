@@ -12,7 +12,7 @@ import pytest
 from unet_resnet.cli.infer import main as infer_main
 from unet_resnet.data.color import AB_SCALE
 from unet_resnet.hints.points import HintPoint, color_ab
-from unet_resnet.hints.spread import edge_aware_filter, spread_hints
+from unet_resnet.hints.spread import AB_GUIDE, COLOUR_BLUR, edge_weights, spread_hints
 from unet_resnet.inference.colorizer import Colorizer
 
 SIZE = 64
@@ -33,36 +33,78 @@ def hint_map(*hints: tuple[int, int, float, float], side: int = 3) -> np.ndarray
     return m
 
 
-def test_filter_keeps_a_constant_and_stops_at_edges() -> None:
-    L = two_halves()
-    flat = edge_aware_filter(np.full((1, SIZE, SIZE), 0.7), L[None], sigma_s=16, sigma_r=0.1)
-    np.testing.assert_allclose(flat, 0.7, atol=1e-9)
-    impulse = np.zeros((1, SIZE, SIZE))
-    impulse[0, 32, 8] = 1.0
-    out = edge_aware_filter(impulse, L[None], sigma_s=16, sigma_r=0.1)[0]
-    assert out[32, 20] > 10 * out[32, 40]  # 12 px along the flat side against 32 px with the edge between
-    assert out.min() >= 0 and np.unravel_index(out.argmax(), out.shape) == (32, 8)  # a bump centred on the impulse
+def textured_disc(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """L/100 of a light disc (radius 20, centre (40, 30)) on a dark ground, both with a grain of +-3 L units, and
+    the disc's mask: a region bounded by an edge all round, textured inside."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    disc = (xx - 40) ** 2 + (yy - 30) ** 2 < 20**2
+    L = np.where(disc, 0.7, 0.3) + rng.uniform(-0.03, 0.03, (SIZE, SIZE))
+    return L.astype(np.float32), disc
 
 
-def test_one_hint_colours_its_region_only() -> None:
+def test_a_hint_fills_its_region_up_to_the_edge_and_not_beyond() -> None:
+    L, disc = textured_disc()
     ab = np.zeros((2, SIZE, SIZE), np.float32)
-    out = spread_hints(ab, two_halves(), hint_map((8, 30, 0.4, -0.2)), spread=0.5, edge=0.1)
-    assert out[:, 31, 9] == pytest.approx([0.4, -0.2], abs=0.02)  # met at the hint
-    assert 0.1 < out[0, 5, 25] < out[0, 25, 12] < 0.4  # carried along the flat left half, fading with distance
-    assert np.abs(out[:, :, 36:]).max() < 0.01  # the right half keeps the model's colours
+    out = spread_hints(ab, L, hint_map((26, 28, 0.4, -0.2)))  # near the disc's left rim
+    edge_band = cv2.dilate(disc.astype(np.uint8), np.ones((5, 5))) != cv2.erode(disc.astype(np.uint8), np.ones((5, 5)))
+    inside, outside = disc & ~edge_band, ~disc & ~edge_band
+    assert out[0][inside].min() > 0.9 * 0.4 and out[1][inside].max() < 0.9 * -0.2  # the whole disc, across its grain
+    assert np.abs(out[:, outside]).max() < 0.05 * 0.4  # the ground beyond the edge keeps the model's colours
+
+
+def test_each_hint_pixel_gets_exactly_the_colour_asked() -> None:
+    rng = np.random.default_rng(2)
+    ab = rng.uniform(-0.3, 0.3, (2, SIZE, SIZE)).astype(np.float32)
+    L, _ = textured_disc()
+    hints = hint_map((26, 28, 0.4, -0.2), (40, 30, -0.1, 0.5), (5, 5, 0.2, 0.2), (60, 60, -0.5, -0.5), side=2)
+    out = spread_hints(ab, L, hints)
+    mask = hints[2] > 0
+    np.testing.assert_array_equal(out[:, mask], hints[:2, mask])
+
+
+def test_two_hints_in_one_region_blend_and_two_regions_keep_their_own() -> None:
+    L = two_halves()
+    ab = np.zeros((2, SIZE, SIZE), np.float32)
+    out = spread_hints(ab, L, hint_map((4, 30, 0.4, 0.0), (24, 30, -0.4, 0.0)))  # both in the left half
+    row = out[0, 31, 5:25]
+    assert np.all(np.diff(row) <= 1e-6) and row[0] > 0.35 and row[-1] < -0.35  # from one colour to the other
+    assert np.abs(out[:, :, 36:]).max() < 0.02  # the right half is left alone
+    out = spread_hints(ab, L, hint_map((8, 30, 0.4, 0.1), (50, 10, -0.3, 0.2)))  # one hint in each half
+    for half, want in ((np.s_[:, :, :28], (0.4, 0.1)), (np.s_[:, :, 36:], (-0.3, 0.2))):
+        np.testing.assert_allclose(out[half].reshape(2, -1).mean(axis=1), want, atol=0.03)  # each its own colour
+
+
+def test_the_correction_is_the_minimiser_of_the_energy() -> None:
+    """Coarse to fine, the solver reaches the optimum: the system's residual vanishes at every free pixel."""
+    L, _ = textured_disc(seed=3)
+    ab = np.zeros((2, SIZE, SIZE), np.float32)
+    hints = hint_map((26, 28, 0.4, -0.2), (10, 50, -0.3, 0.3), (45, 8, 0.1, 0.5))
+    out = spread_hints(ab, L, hints, spread=1.0)
+    guide = np.stack([L, *(AB_GUIDE * cv2.GaussianBlur(c, (0, 0), COLOUR_BLUR) for c in ab)])
+    wx, wy = (w.astype(np.float64) for w in edge_weights(guide))
+    mu = 1.0 / SIZE**2
+    R = out.astype(np.float64)
+    residual = mu * R
+    residual[:, :, 1:] += wx * (R[:, :, 1:] - R[:, :, :-1])
+    residual[:, :, :-1] += wx * (R[:, :, :-1] - R[:, :, 1:])
+    residual[:, 1:, :] += wy * (R[:, 1:, :] - R[:, :-1, :])
+    residual[:, :-1, :] += wy * (R[:, :-1, :] - R[:, 1:, :])
+    free = hints[2] == 0
+    assert np.abs(residual[:, free]).max() < 1e-3 * np.abs(R).max()
 
 
 def test_hints_correct_the_model_instead_of_replacing_it() -> None:
     rng = np.random.default_rng(0)
     ab = rng.uniform(-0.2, 0.2, (2, SIZE, SIZE)).astype(np.float32)
     L = two_halves()
-    out = spread_hints(ab, L, hint_map((8, 30, 0.3, 0.1), (50, 10, -0.3, 0.2)), spread=0.5, edge=0.1)
+    out = spread_hints(ab, L, hint_map((8, 30, 0.3, 0.1), (50, 10, -0.3, 0.2)))
     for x, y, want in ((8, 30, (0.3, 0.1)), (50, 10, (-0.3, 0.2))):
         got = out[:, y : y + 3, x : x + 3].reshape(2, -1).mean(axis=1)
-        assert got == pytest.approx(want, abs=0.02)  # each hint met, the other one does not pull it away
+        assert got == pytest.approx(want, abs=1e-6)  # each hint met, the other one does not pull it away
     shift = out - ab  # the model's texture kept: a smooth correction, not a flat fill
     assert np.std(out[0, 20:40, 2:14]) == pytest.approx(np.std(ab[0, 20:40, 2:14]), rel=0.2)
-    assert np.abs(np.diff(shift[0, 30, 2:14])).max() < 0.05
+    assert np.abs(np.diff(shift[0, 40, 2:14])).max() < 0.05
 
 
 def test_nothing_to_spread() -> None:

@@ -33,7 +33,7 @@ class BatchSettings:
 
     inp: Path
     out: Path
-    ckpt: Path | None = None
+    ckpt: str | Path | None = None
     """Checkpoint or exported generator (``None``: the demo's model, runs/demo/best.pt)."""
     device: str = "auto"
     precision: str = "fp32"
@@ -60,7 +60,7 @@ class BatchRun:
 
     info: DistInfo
     model: Colorizer
-    ckpt: Path
+    ckpt: str | Path
     """The model's file: ``settings.ckpt``, or the default (:mod:`unet_resnet.models.default_model`)."""
     plan: Plan
     share: Plan

@@ -2,8 +2,15 @@
 
 Every rate is a median over ``--iters`` timed repetitions that follow ``--warmup`` untimed ones:
 
-- ``data_images_per_s``: the training dataset (:class:`~unet_resnet.data.dataset.LabDataset`: decode, resize, flip, Lab,
-  tensors) in this one process, as one DataLoader worker runs it, over the photos of ``--data``.
+- ``data_images_per_s``: the per-photo float pipeline (:class:`~unet_resnet.data.dataset.LabDataset`: decode, resize,
+  flip, Lab, tensors) in this one process and thread, over the photos of ``--data``: what a worker did before the
+  loader handed uint8 over (and still does for hint and restoration models).
+- ``loader_images_per_s``: the training loader itself (:mod:`unet_resnet.data.loader`) over the same photos: one
+  worker process with one OpenCV thread, the training's default data settings (batch, resize, flip, prefetch), uint8
+  batches as ``--device`` receives them; ``device_lab_images_per_s``: their conversion to the model's ``(L, ab)``
+  there (batch 16), which the device does, not the loader's workers.
+- ``decode_images_per_s``: a bare loop reading and ``cv2.imdecode``-ing the same files, one thread: the floor of
+  any JPEG pipeline, against which the loader is judged.
 - ``pretrain_images_per_s`` and ``gan_images_per_s``: :func:`~unet_resnet.training.steps.pretrain_step` and
   :func:`~unet_resnet.training.steps.gan_step` on
   random ``(L, ab)`` batches at ``--size`` and ``--batch``, the models built
@@ -68,6 +75,56 @@ def data_rate(paths: Sequence[Path], size: int, iters: int, warmup: int) -> floa
         torch.set_num_threads(torch_threads)
         cv2.setNumThreads(cv_threads)
     return len(dataset) / seconds
+
+
+def loader_rate(paths: Sequence[Path], size: int, device: torch.device, iters: int, warmup: int) -> float:
+    """Images/s of the training loader (:func:`~unet_resnet.data.loader.build_train_loader`) with one worker process
+    and the training's default data settings: uint8 batches as the device receives them (copied to a CUDA device
+    from pinned memory; on the CPU, as the main process gets them). An epoch is one pass over ``paths``; the Lab
+    conversion that follows on the device is :func:`device_lab_rate`."""
+    from unet_resnet.config import DataConfig
+    from unet_resnet.data.dataset import LabDataset
+    from unet_resnet.data.loader import build_train_loader
+
+    d = DataConfig()
+    batch = min(d.batch_size, len(paths))
+    train_set = LabDataset(paths, size, d.resize, d.flip, seed=0, crop_scale=d.crop_scale, crop_ratio=d.crop_ratio)
+    loader = build_train_loader(train_set, batch, 1, 0, 0, workers=1, device=device, prefetch_factor=d.prefetch_factor)
+    epoch = iter(range(1 << 30))
+
+    def one_pass() -> None:
+        for photos in loader.set_position(next(epoch)):
+            photos.to(device, non_blocking=True)
+
+    seconds = median_seconds(one_pass, iters, max(1, min(warmup, 1)), device)  # the first pass starts the worker
+    return len(loader) * batch / seconds
+
+
+def device_lab_rate(size: int, batch: int, device: torch.device, iters: int, warmup: int) -> float:
+    """Images/s of :func:`~unet_resnet.data.loader.model_batch` on a uint8 batch already on ``device``: the Lab
+    conversion training runs there (OpenCV in the main process on the CPU, torch on an accelerator)."""
+    from unet_resnet.data.loader import model_batch
+
+    photos = torch.randint(0, 256, (batch, size, size, 3), dtype=torch.uint8, device=device)
+    return batch / median_seconds(lambda: model_batch(photos, device), iters, warmup, device)
+
+
+def decode_rate(paths: Sequence[Path], iters: int, warmup: int) -> float:
+    """Images/s of a bare loop reading each file and decoding it in full with ``cv2.imdecode``, one OpenCV thread:
+    the floor under any JPEG loader over the same files."""
+    from unet_resnet.data.imageio import read_bytes
+
+    def one_pass() -> None:
+        for path in paths:
+            cv2.imdecode(read_bytes(path), cv2.IMREAD_COLOR)
+
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        seconds = median_seconds(one_pass, iters, min(warmup, 1), torch.device("cpu"))
+    finally:
+        cv2.setNumThreads(cv_threads)
+    return len(paths) / seconds
 
 
 def generator_rate(
@@ -177,6 +234,9 @@ def run_bench(opts: BenchOptions, infer_main: InferCommand | None = None) -> dic
         paths = photos_of(opts.data, opts.data_limit, "--data")
         log.info("data pipeline on %d photos of %s", len(paths), opts.data)
         out |= {"data_images_per_s": data_rate(paths, size, opts.iters, opts.warmup), "data_photos": len(paths)}
+        out["loader_images_per_s"] = loader_rate(paths, size, device, opts.iters, opts.warmup)
+        out["decode_images_per_s"] = decode_rate(paths, opts.iters, opts.warmup)
+        out["device_lab_images_per_s"] = device_lab_rate(size, 16, device, opts.iters, opts.warmup)
     for kind in ("pretrain", "gan"):
         if kind not in skip:
             log.info("%s step in a fresh process", kind)
@@ -220,7 +280,10 @@ def run_bench(opts: BenchOptions, infer_main: InferCommand | None = None) -> dic
 
 
 ROWS = (
-    ("data_images_per_s", "data pipeline (1 worker)", "images/s"),
+    ("data_images_per_s", "data pipeline, Lab per photo (1 thread)", "images/s"),
+    ("loader_images_per_s", "training loader (1 worker, to device)", "images/s"),
+    ("decode_images_per_s", "bare cv2.imdecode loop (1 thread)", "images/s"),
+    ("device_lab_images_per_s", "uint8 batch -> Lab on the device", "images/s"),
     ("pretrain_images_per_s", "L1 pretraining step", "images/s"),
     ("gan_images_per_s", "GAN step (D + G)", "images/s"),
     ("train_peak_rss_mb", "peak RSS of a training step", "MiB"),

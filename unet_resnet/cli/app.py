@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     limits = Limits(int(args.max_upload_mb * 1e6), int(args.max_megapixels * 1e6))
-    app = create_app(ColorService(model, ckpt.name), limits, max_jobs=max(1, args.jobs))
-    print(f"model {ckpt} at {model.size}x{model.size} on {model.device}")
+    app = create_app(ColorService(model, model.title), limits, max_jobs=max(1, args.jobs))
+    print(f"model {model.title} from {ckpt} at {model.size}x{model.size} on {model.device}")
     if not _is_loopback(args.host):
         print(
             f"warning: listening on {args.host}, not only this computer: anyone who can reach this machine on port "

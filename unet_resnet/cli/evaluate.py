@@ -22,7 +22,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     add_model(p)
     p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
-    p.add_argument("--out", type=Path, help="report folder (default: eval-<data name> beside the checkpoint)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="report folder (default: eval-<data name> beside the checkpoint, or inside a model folder)",
+    )
     p.add_argument("--save-predictions", type=Path, metavar="DIR", help="also write each prediction here as PNG")
     p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
     p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
@@ -94,5 +98,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             f"cf {r['cf_pred']:.2f} (truth {r['cf_truth']:.2f}, delta {r['delta_cf']:.2f})  "
             f"l_max_err {r['l_max_err']:.3f}  fid {fmt(r['fid'], 2)}"
         )
+    print(f"model: {report['model_name']} (trained on {report['trained_on']})")
     print(f"report in {out}/ (metrics.json, metrics.md, contact_sheet.png)")
     return 0

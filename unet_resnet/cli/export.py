@@ -1,4 +1,5 @@
-"""``unet-resnet export [--ckpt PATH] --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+"""``unet-resnet export --ckpt PATH --out DIR/|G.onnx|G.safetensors|G.pt2|G.pt``: a model folder, or the generator
+alone.
 
 ``--help`` and argument errors answer before torch is imported. See :mod:`unet_resnet.export.formats` for the
 formats.
@@ -18,11 +19,24 @@ from unet_resnet.cli.options import add_model, chosen_checkpoint
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Export the generator of a checkpoint alone: ONNX, safetensors (spec in the metadata), "
-        "torch.export .pt2, or a small .pt. See docs/inference.md.",
+        description="Export the generator of a checkpoint: a model folder (weights, config.json and a model card "
+        "quoting the training record and evaluate's reports; loads with Colorizer.from_pretrained and --ckpt DIR), "
+        "or the generator alone as ONNX, safetensors (spec in the metadata), torch.export .pt2, or a small .pt. "
+        "See docs/inference.md.",
     )
     add_model(p)
-    p.add_argument("--out", required=True, help="G.onnx, G.safetensors, G.pt2 or G.pt")
+    p.add_argument("--out", required=True, help="DIR/ (a model folder), G.onnx, G.safetensors, G.pt2 or G.pt")
+    p.add_argument("--half", action="store_true", help="model folder: float16 weights (half the size)")
+    p.add_argument(
+        "--eval",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="REPORT",
+        help="model folder: an evaluate report (folder or metrics.json) for the card, besides the eval-*/ reports "
+        "found beside the checkpoint; repeatable",
+    )
+    p.add_argument("--overwrite", action="store_true", help="model folder: replace the model files already in DIR")
     p.add_argument("--no-check", action="store_true", help="skip the onnxruntime comparison after an ONNX export")
     return p.parse_args(argv)
 
@@ -36,6 +50,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         ONNX_TOLERANCE,
         ExportError,
         export,
+        is_folder_target,
         max_onnx_difference,
     )
     from unet_resnet.models.checkpoint import CheckpointError
@@ -44,10 +59,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         ckpt = chosen_checkpoint(args.ckpt, args.config)
         print(f"model: {ckpt}", file=sys.stderr)
-        G, spec = export(ckpt, out)
+        G, spec = export(ckpt, args.out, args.half, args.overwrite, args.eval)
     except (CheckpointError, ConfigError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if is_folder_target(args.out):
+        files = sorted(p for p in out.iterdir() if p.name in ("model.safetensors", "config.json", "README.md"))
+        size = sum(p.stat().st_size for p in files) / 1e6
+        print(f"wrote model folder {out}/ ({', '.join(p.name for p in files)}; {size:.1f} MB; spec {json.dumps(spec)})")
+        print(f'load it with: Colorizer.from_pretrained("{args.out.rstrip("/")}") or --ckpt {args.out}')
+        return 0
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; spec {json.dumps(spec)})")
     if out.suffix.lower() == ".onnx" and not args.no_check:
         try:

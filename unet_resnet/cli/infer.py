@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 130
     if run.info.is_main:
         _print_summary(summary, run.info.world_size, args.out, args.manifest, reels, ignored)
+        print(f"model: {run.model.title}")
     run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
 

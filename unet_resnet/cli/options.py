@@ -22,7 +22,7 @@ def add_hint_spread(p: argparse.ArgumentParser) -> None:
         "--hint-spread",
         type=_spread,
         metavar="SIDES",
-        help="how far a colour hint's correction spreads along a flat region, in image sides (default 1; it "
+        help="how far a colour hint's correction spreads along a flat region, in image sides (default 2; it "
         "stops at edges); 0: the hint model alone follows the hints (docs/hints.md)",
     )
 
@@ -38,8 +38,8 @@ def add_model(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--ckpt",
-        help="training checkpoint or exported generator (default: the demo's model, runs/demo/best.pt, or with "
-        "--config the best.pt of the run that config names)",
+        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] (default: the "
+        "demo's model, runs/demo/best.pt, or with --config the best.pt of the run that config names)",
     )
     which.add_argument(
         "-c",
@@ -49,10 +49,10 @@ def add_model(p: argparse.ArgumentParser) -> None:
     )
 
 
-def chosen_checkpoint(ckpt: str | None, config: str | None) -> Path:
+def chosen_checkpoint(ckpt: str | None, config: str | None) -> str | Path:
     """The model a command was asked for: ``--ckpt`` as given, else the default of ``--config`` or the demo's.
 
     Raises ``CheckpointError`` when the default is missing and ``ConfigError`` for a config that cannot be read."""
     from unet_resnet.models.default_model import default_checkpoint
 
-    return Path(ckpt) if ckpt else default_checkpoint(config)
+    return ckpt if ckpt else default_checkpoint(config)

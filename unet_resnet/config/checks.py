@@ -22,6 +22,7 @@ def validate(cfg: Config) -> None:
     positive = {
         "data.size": cfg.data.size,
         "data.batch_size": cfg.data.batch_size,
+        "data.prefetch_factor": cfg.data.prefetch_factor,
         "train.accum_steps": cfg.train.accum_steps,
         "log.every": cfg.log.every,
     }

@@ -46,7 +46,9 @@ class DataConfig:
     batch_size: int = 16
     """Per process; the global batch is batch_size x world_size x accum_steps."""
     workers: int = 4
-    """DataLoader worker processes per training process."""
+    """DataLoader worker processes per training process (persistent, one OpenCV thread each)."""
+    prefetch_factor: int = 4
+    """Batches each worker prepares ahead."""
 
 
 @dataclass
@@ -54,7 +56,8 @@ class ModelConfig:
     """The generator (U-Net over a ResNet18 encoder) and the PatchGAN discriminator."""
 
     encoder_weights: str = "imagenet"
-    """imagenet (timm's hub weights), none (random), or a path to a local .pth / .safetensors file."""
+    """imagenet (timm's hub weights), auto (imagenet when cached or downloadable within seconds, else random),
+    none (random), or a path to a local .pth / .safetensors file."""
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128, 64, 32, 16])
     """Output channels of the five decoder blocks, from stride 16 down to full resolution."""
     disc_channels: int = 64

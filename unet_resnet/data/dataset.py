@@ -1,4 +1,5 @@
-"""Training samples: a photo decoded no larger than needed, squared, flipped, as Lab tensors; the keyed sampler.
+"""Training samples: a photo decoded no larger than needed, squared, flipped, as uint8 or as Lab tensors; the keyed
+sampler.
 
 Which photos are used (lists, the grayscale filter, the split) is :mod:`unet_resnet.data.photos`.
 
@@ -13,6 +14,7 @@ import math
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,7 +22,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from unet_resnet.config import CROP_RATIO, CROP_SCALE, RESIZE_MODES, DamageConfig, HintConfig
-from unet_resnet.data.color import AB_SCALE, L_SCALE
+from unet_resnet.data.color import AB_SCALE, L_SCALE, colorfulness
 from unet_resnet.data.damage import damage as damage_L
 from unet_resnet.data.hints import sample_hints
 from unet_resnet.data.imageio import ImageReadError, apply_orientation, exif_orientation, read_bytes
@@ -131,18 +133,115 @@ def bgr8_to_tensors(bgr: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(L)[None], torch.from_numpy(ab)
 
 
-class LabDataset(Dataset):
-    """Photos as ``(L (1, S, S) in [0, 1], ab (2, S, S) in [-1, 1])`` pairs.
+GRAY_CHECK_SIDE = 64
+"""Short side (at least) of the subsample on which a photo's colorfulness is measured when it is loaded."""
+
+
+def loaded_colorfulness(bgr: np.ndarray) -> float:
+    """Colorfulness (:func:`~unet_resnet.data.color.colorfulness`) of a decoded uint8 BGR photo, measured on an
+    every-n-th-pixel subsample no shorter than :data:`GRAY_CHECK_SIDE` (the statistic barely depends on scale)."""
+    step = max(1, min(bgr.shape[:2]) // GRAY_CHECK_SIDE)
+    return colorfulness(bgr[::step, ::step, ::-1])
+
+
+class GrayPhoto(ImageReadError):
+    """A training photo below the colorfulness threshold, found when it was loaded."""
+
+
+class PhotoDataset(Dataset):
+    """Training photos as uint8 BGR tensors ``(S, S, 3)``: decoded, squared (``resize``), flipped; nothing else.
+
+    This is what the training loader's workers return (:mod:`unet_resnet.data.loader`): a quarter of the bytes of
+    float Lab, and no colour conversion in the workers; the batch becomes Lab where the model runs
+    (:mod:`unet_resnet.data.device_lab`). :class:`LabDataset` adds the conversion per photo.
+
+    Index with an int (no augmentation randomness beyond epoch 0) or with ``(index, epoch)`` as the
+    :class:`KeyedSampler` yields. A photo that fails to decode is logged and replaced by the next readable one, so
+    one bad file cannot end a long run. With ``min_colorfulness`` > 0, a photo less colourful than that is replaced
+    the same way (a grayscale photo teaches nothing about colour): ``colorfulness[i]`` when known (measured by
+    ``unet-resnet prepare``), else measured when the photo is loaded (:func:`loaded_colorfulness`).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        size: int,
+        resize: str = "squash",
+        flip: bool = False,
+        seed: int = 0,
+        crop_scale: Sequence[float] = CROP_SCALE,
+        crop_ratio: Sequence[float] = CROP_RATIO,
+        min_colorfulness: float = 0.0,
+        colorfulness: Sequence[float | None] | None = None,
+    ) -> None:
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+        self.paths = list(paths)
+        if colorfulness is not None and len(colorfulness) != len(self.paths):
+            raise ValueError(f"{len(colorfulness)} colorfulness values for {len(self.paths)} photos")
+        self.size, self.resize, self.flip, self.seed = size, resize, flip, seed
+        self.crop_scale, self.crop_ratio = tuple(crop_scale), tuple(crop_ratio)
+        self.min_colorfulness = min_colorfulness
+        self.colorfulness: list[float | None] = list(colorfulness) if colorfulness else [None] * len(self.paths)
+        self.failed: set[int] = set()  # unreadable or grayscale, found by this process
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def square(self, index: int, epoch: int) -> np.ndarray:
+        """The uint8 BGR ``(S, S, 3)`` training view of photo ``index`` in ``epoch`` (crop and flip drawn from
+        ``(seed, epoch, index)``). Raises :class:`ImageReadError` for an unreadable photo and :class:`GrayPhoto` for
+        one below ``min_colorfulness``."""
+        rng = np.random.default_rng([self.seed, epoch, index])
+        bgr = decode_for_size(self.paths[index], self.size)
+        if self.min_colorfulness > 0:
+            score = self.colorfulness[index]
+            if score is None:
+                score = self.colorfulness[index] = loaded_colorfulness(bgr)
+            if score < self.min_colorfulness:
+                raise GrayPhoto(self.paths[index], f"grayscale (colorfulness {score:.1f} < {self.min_colorfulness:g})")
+        bgr = fit_to_square(bgr, self.size, self.resize, rng, self.crop_scale, self.crop_ratio)
+        if self.flip and rng.random() < 0.5:
+            bgr = cv2.flip(bgr, 1)
+        return bgr
+
+    def load(self, index: int, epoch: int = 0) -> Any:
+        return torch.from_numpy(self.square(index, epoch))
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Any:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        for attempt in range(len(self.paths)):
+            i = (index + attempt) % len(self.paths)
+            if i in self.failed:
+                continue
+            known = self.colorfulness[i]
+            if known is not None and known < self.min_colorfulness:
+                self.failed.add(i)
+                continue
+            try:
+                return self.load(i, epoch)
+            except GrayPhoto as exc:
+                self.failed.add(i)
+                log.info("skipping training photo %s (%s); using another photo instead", exc.path, exc.reason)
+            except (ImageReadError, cv2.error) as exc:
+                self.failed.add(i)
+                log.warning(
+                    "skipping unreadable training photo %s (%s); using another photo instead",
+                    self.paths[i],
+                    getattr(exc, "reason", exc),
+                )
+        raise DataError("none of the photos in the dataset can be decoded and is colourful enough to train on")
+
+
+class LabDataset(PhotoDataset):
+    """Photos as ``(L (1, S, S) in [0, 1], ab (2, S, S) in [-1, 1])`` pairs: :class:`PhotoDataset` with the Lab
+    conversion per photo.
 
     With ``damage`` (restoration mode) the pairs are ``(damaged L (1, S, S) in [0, 1], target (3, S, S))`` where the
     target is the clean ``2 L - 1`` followed by ``ab``, all in ``[-1, 1]``.
 
     With ``hints`` (a hint model), the condition is ``(4, S, S)``: L followed by a hint map of simulated hints drawn
     from the true ab (:func:`~unet_resnet.data.hints.sample_hints`).
-
-    Index with an int (no augmentation randomness beyond epoch 0) or with ``(index, epoch)`` as the
-    :class:`KeyedSampler` yields. A photo that fails to decode is logged and replaced by the next readable one, so
-    one bad file cannot end a long run.
     """
 
     def __init__(
@@ -156,25 +255,35 @@ class LabDataset(Dataset):
         hints: HintConfig | None = None,
         crop_scale: Sequence[float] = CROP_SCALE,
         crop_ratio: Sequence[float] = CROP_RATIO,
+        min_colorfulness: float = 0.0,
+        colorfulness: Sequence[float | None] | None = None,
     ) -> None:
-        if resize not in RESIZE_MODES:
-            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
-        self.paths = list(paths)
-        self.size, self.resize, self.flip, self.seed = size, resize, flip, seed
-        self.crop_scale, self.crop_ratio = tuple(crop_scale), tuple(crop_ratio)
+        super().__init__(paths, size, resize, flip, seed, crop_scale, crop_ratio, min_colorfulness, colorfulness)
         self.damage, self.hints = damage, hints
-        self.failed: set[int] = set()
 
-    def __len__(self) -> int:
-        return len(self.paths)
+    def photos(self) -> PhotoDataset:
+        """The same photos, crops, flips and skips as uint8 samples without the Lab conversion: what the training
+        loader's workers return when :attr:`needs_lab_in_worker` is false."""
+        return PhotoDataset(
+            self.paths,
+            self.size,
+            self.resize,
+            self.flip,
+            self.seed,
+            self.crop_scale,
+            self.crop_ratio,
+            self.min_colorfulness,
+            self.colorfulness,
+        )
+
+    @property
+    def needs_lab_in_worker(self) -> bool:
+        """Whether a sample needs its Lab before batching: simulated hints are drawn from the true ab and damage
+        is applied to L, per photo, with generators keyed on the photo."""
+        return self.damage is not None or self.hints is not None
 
     def load(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, epoch, index])
-        bgr = decode_for_size(self.paths[index], self.size)
-        bgr = fit_to_square(bgr, self.size, self.resize, rng, self.crop_scale, self.crop_ratio)
-        if self.flip and rng.random() < 0.5:
-            bgr = cv2.flip(bgr, 1)
-        L, ab = bgr8_to_tensors(bgr)
+        L, ab = bgr8_to_tensors(self.square(index, epoch))
         cond, target = L, ab
         if self.damage is not None:
             # A stream of its own, so that turning damage on does not change the flips and crops.
@@ -186,21 +295,7 @@ class LabDataset(Dataset):
         return cond, target
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        for attempt in range(len(self.paths)):
-            i = (index + attempt) % len(self.paths)
-            if i in self.failed:
-                continue
-            try:
-                return self.load(i, epoch)
-            except (ImageReadError, cv2.error) as exc:
-                self.failed.add(i)
-                log.warning(
-                    "skipping unreadable training photo %s (%s); using another photo instead",
-                    self.paths[i],
-                    getattr(exc, "reason", exc),
-                )
-        raise DataError("none of the photos in the dataset can be decoded")
+        return super().__getitem__(key)
 
 
 class KeyedSampler(DistributedSampler):

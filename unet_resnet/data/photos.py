@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -21,22 +22,47 @@ class DataError(ValueError):
     """A dataset that cannot be trained on (missing, empty, too small); the message says how to fix it."""
 
 
-def read_list(source: str | Path) -> list[Path]:
+@dataclass
+class PhotoList:
+    """The photos of a list, and the colorfulness of each where the list states it (``None`` where it does not)."""
+
+    paths: list[Path]
+    colorfulness: list[float | None]
+
+
+def _list_line(line: str) -> tuple[str, float | None]:
+    """``path`` or ``path<TAB>colorfulness`` (as ``unet-resnet prepare`` writes) -> (path, colorfulness)."""
+    if "\t" in line:
+        path, _, value = line.rpartition("\t")
+        try:
+            return path.rstrip(), float(value)
+        except ValueError:
+            pass
+    return line, None
+
+
+def read_photo_list(source: str | Path) -> PhotoList:
     """Photos of a folder (recursive) or of a text file with one path per line (relative to the file's folder).
 
-    Blank lines and lines starting with ``#`` in a list are ignored.
+    Blank lines and lines starting with ``#`` in a list are ignored. A line may carry the photo's colorfulness after
+    a tab (``photo.jpg<TAB>31.4``, as ``unet-resnet prepare`` writes it), so that training can skip grayscale photos
+    without decoding them.
     """
     source = Path(source)
+    scores: list[float | None] = []
     if source.is_dir():
         paths = list_images(source)
+        scores = [None] * len(paths)
     elif source.is_file() and not is_image_file(source):
         paths = []
-        for _n, line in enumerate(source.read_text().splitlines(), 1):
+        for line in source.read_text().splitlines():
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            p = Path(line)
+            name, score = _list_line(line)
+            p = Path(name)
             paths.append(p if p.is_absolute() else source.parent / p)
+            scores.append(score)
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise DataError(f"{source}: {len(missing)} listed files do not exist, e.g. {missing[0]}")
@@ -44,7 +70,54 @@ def read_list(source: str | Path) -> list[Path]:
         raise DataError(f"data source {source} is neither a folder of photos nor a text file listing them")
     if not paths:
         raise DataError(f"no photos found in {source} (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)")
-    return paths
+    return PhotoList(paths, scores)
+
+
+def read_list(source: str | Path) -> list[Path]:
+    """The photos of :func:`read_photo_list` (a folder, or a list file with or without colorfulness)."""
+    return read_photo_list(source).paths
+
+
+@dataclass
+class TrainingPhotos:
+    """What a run trains and validates on, chosen once (on rank 0 under torchrun) without decoding a photo."""
+
+    train: list[Path]
+    train_colorfulness: list[float | None]
+    """Per training photo: its colorfulness from the list, or None (then measured when the photo is loaded)."""
+    val: list[Path]
+    overlap: int = 0
+    """Photos of ``data.train`` also in ``data.val``, kept out of training."""
+    grayscale: int = 0
+    """Training photos dropped because their listed colorfulness is below the threshold."""
+
+    @property
+    def unmeasured(self) -> int:
+        """Training photos whose colorfulness is measured when they are loaded (gray ones are then skipped)."""
+        return sum(s is None for s in self.train_colorfulness)
+
+
+def select_training_photos(
+    train: str, val: str, val_fraction: float, seed: int, min_colorfulness: float
+) -> TrainingPhotos:
+    """Training and validation photos: lists read, held-out photos kept out of training, photos whose listed
+    colorfulness is below ``min_colorfulness`` dropped. Nothing is decoded, so the cost grows with the length of
+    the list only: unlisted colorfulness and unreadable files are dealt with when a photo is loaded
+    (:class:`~unet_resnet.data.dataset.PhotoDataset`)."""
+    listed = read_photo_list(train)
+    score = dict(zip(listed.paths, listed.colorfulness, strict=True))
+    overlap = 0
+    if val:
+        val_paths = read_list(val)
+        held = {p.resolve() for p in val_paths}
+        train_paths = [p for p in listed.paths if p.resolve() not in held]
+        overlap = len(listed.paths) - len(train_paths)
+    else:
+        train_paths, val_paths = split_train_val(listed.paths, val_fraction, seed)
+    kept = train_paths
+    if min_colorfulness > 0:
+        kept = [p for p in train_paths if (s := score[p]) is None or s >= min_colorfulness]
+    return TrainingPhotos(kept, [score[p] for p in kept], val_paths, overlap, len(train_paths) - len(kept))
 
 
 def _scan_colorfulness(path: Path) -> float | None:

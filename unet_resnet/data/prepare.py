@@ -12,7 +12,8 @@ dropped, with its reason in ``report.json``, when it is
 The others get an upright (EXIF orientation applied), resized copy under ``--out`` at the same relative path: the
 shorter side becomes ``--size`` (never upscaled). JPEGs stay JPEG (quality 95, 4:4:4 chroma: colour is what the
 model learns), PNGs stay PNG, other formats become PNG; a file that needs neither resizing nor turning is copied
-byte for byte. ``RAW`` is only read. ``train.txt`` / ``val.txt`` list the copies relative to ``--out``.
+byte for byte. ``RAW`` is only read. ``train.txt`` / ``val.txt`` list the copies relative to ``--out``, each followed
+by a tab and its colorfulness, so that training skips grayscale photos without decoding every photo first.
 
 Re-runs: ``--out/.prepare-cache.json`` records what was learnt about each source (keyed by its path, size and
 modification time) and which output was written from it (with the output's size and modification time and the
@@ -219,10 +220,14 @@ def prepare(
             path.unlink()
 
     train, held = split(kept, val_count(val, len(kept)), seed)
-    header = "# written by unet-resnet prepare; paths are relative to this file's folder\n"
+    header = (
+        "# written by unet-resnet prepare; paths are relative to this file's folder; after the tab, the photo's "
+        "colorfulness (training trusts it instead of decoding the photo)\n"
+    )
     for name, part in (("train.txt", train), ("val.txt", held)):
-        lines = [names[r].as_posix() for r in part]
-        _write_if_changed(out / name, header + "".join(("./" if x.startswith("#") else "") + x + "\n" for x in lines))
+        lines = [(names[r].as_posix(), cache[r.as_posix()]["colorfulness"]) for r in part]
+        text = "".join(("./" if x.startswith("#") else "") + f"{x}\t{c:.2f}\n" for x, c in lines)
+        _write_if_changed(out / name, header + text)
     report = {
         "src": str(src),
         "settings": asdict(s) | {"limit": limit, "val": val, "seed": seed},

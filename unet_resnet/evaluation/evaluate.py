@@ -37,6 +37,7 @@ from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.model_options import ModelOptions
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
 from unet_resnet.models.default_model import default_checkpoint
+from unet_resnet.models.provenance import weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -231,32 +232,51 @@ def fid_note(fid_weights: Path | None, images: int) -> str:
     return f"FID with {fid_weights.name} on {images} images (comparable only at equal set sizes)."
 
 
+def default_report_dir(model: Colorizer, data: Path) -> Path:
+    """``eval-<data name>`` beside the checkpoint file, inside a local model folder, or, for a Hub model, in the
+    working folder (``eval-<repository name>-<data name>``): where a model card looks for the reports of its weights."""
+    origin = model.provenance.origin
+    if origin is None:
+        return Path(f"eval-{model.provenance.name.split('@')[0].split('/')[-1]}-{data.stem}")
+    return origin / f"eval-{data.stem}"
+
+
 @dataclass(frozen=True)
 class EvalJob:
     """What ``evaluate`` scores and where it reports: shared by the plain report and the hint sweep."""
 
     data: Path
     """Held-out photos: a folder or a list file."""
-    ckpt: Path | None = None
-    """The model; None: the demo's model, runs/demo/best.pt."""
+    ckpt: str | Path | None = None
+    """The model (a file, a model folder or a Hub id); None: the demo's model, runs/demo/best.pt."""
     out: Path | None = None
-    """Report folder; None: ``eval-<data name>`` beside the checkpoint."""
+    """Report folder; None: :func:`default_report_dir`."""
     model: ModelOptions = field(default_factory=ModelOptions)
     sheet_rows: int = 6
     """Photos on the contact sheet."""
     on_progress: Callable[[int, int], None] | None = None
     """Called with (photos done, photos in all) as the work goes; the command draws a bar."""
 
-    def open(self) -> tuple[list[Path], Path, Colorizer, Path]:
+    def open(self) -> tuple[list[Path], str | Path, Colorizer, Path]:
         """The photos, the checkpoint, the loaded model and the report folder. Raises ``DataError`` or
         ``CheckpointError`` (naming the file and the fix) before anything is written."""
         paths = read_list(self.data)
         ckpt = self.ckpt or default_checkpoint()
-        return paths, ckpt, self.model.load(ckpt), self.out or ckpt.parent / f"eval-{self.data.stem}"
+        model = self.model.load(ckpt)
+        return paths, ckpt, model, self.out or default_report_dir(model, self.data)
 
-    def header(self, ckpt: Path, model: Colorizer, images: int) -> dict[str, Any]:
-        """The first keys of a report: what was scored, at which render size, on how many photos."""
-        return {"checkpoint": str(ckpt), "data": str(self.data), "render_size": model.size, "images": images}
+    def header(self, ckpt: str | Path, model: Colorizer, images: int) -> dict[str, Any]:
+        """The first keys of a report: what was scored (the model's name, what it was trained on, the digest of its
+        weights, which a model card checks before quoting the report), at which render size, on how many photos."""
+        return {
+            "checkpoint": str(ckpt),
+            "model_name": model.provenance.name,
+            "trained_on": model.provenance.trained_on(),
+            "weights_sha256": weights_digest(model.G.state_dict()),
+            "data": str(self.data),
+            "render_size": model.size,
+            "images": images,
+        }
 
 
 def evaluate_checkpoint(
@@ -277,7 +297,7 @@ def evaluate_checkpoint(
     note = fid_note(fid_weights if fid_model is not None else None, len(paths))
     report = job.header(ckpt, model, len(paths)) | {"fid_note": note} | results
     write_atomic(out / "metrics.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {data.name} ({len(paths)} images, render size {model.size})"
+    title = f"{model.title} on {data.name} ({len(paths)} images, render size {model.size})"
     write_atomic(out / "metrics.md", markdown(results, title, note).encode())
     write_rgb8(out / "contact_sheet.png", sheet)
     log.debug("report written to %s", out)

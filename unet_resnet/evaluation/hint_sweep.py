@@ -172,7 +172,7 @@ def sweep_checkpoint(
     header = job.header(ckpt, model, len(paths)) | {"takes_hints": model.takes_hints, "hint_spread": model.hint_spread}
     report = header | {"hint_size": side, "hint_seed": seed} | results
     write_atomic(out / "hints.json", (json.dumps(report, indent=1) + "\n").encode())
-    title = f"{ckpt.name} on {job.data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
+    title = f"{Path(str(ckpt)).name} on {job.data.name}: hint sweep ({len(paths)} images, render size {model.size}, "
     title += f"hint spread {model.hint_spread:g}, "
     table = sweep_markdown(results, title + f"patch {side} px, seed {seed})")
     write_atomic(out / "hints.md", table.encode())

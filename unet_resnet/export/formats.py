@@ -1,4 +1,7 @@
-"""``unet-resnet export --ckpt PATH --out G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+"""``unet-resnet export --ckpt PATH --out DIR/|G.onnx|G.safetensors|G.pt2|G.pt``: the generator alone.
+
+- ``DIR/`` (a name without a suffix, or an existing folder): a model folder (weights, ``config.json``, model card;
+  :mod:`unet_resnet.models.pretrained`), what ``Colorizer.from_pretrained`` and ``--ckpt DIR`` load.
 
 - ``.safetensors``: the weights, no pickle, with the spec (JSON) in the metadata key ``unet_resnet_spec``; this is
   what :func:`unet_resnet.models.checkpoint.load_generator` reads, so ``infer.py --ckpt G.safetensors`` works.
@@ -18,8 +21,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +37,11 @@ from unet_resnet.models.checkpoint import (
     FORMAT_VERSION,
     SPEC_KEY,
     load_generator,
+    load_model,
     save_atomic,
     state_dict_of,
 )
+from unet_resnet.models.pretrained import save_folder
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +148,37 @@ def max_onnx_difference(G: nn.Module, path: Path, shapes: tuple[tuple[int, int, 
 EXPORTERS = {".safetensors": export_safetensors, ".onnx": export_onnx, ".pt2": export_pt2, ".pt": export_pt}
 
 
-def export(ckpt: str | Path, out: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Write the generator of ``ckpt`` to ``out`` in the format its suffix names; returns ``(G, spec)``.
+def is_folder_target(out: str | Path) -> bool:
+    """Whether ``--out`` names a model folder: it ends with a slash, is an existing folder, or has no suffix."""
+    text = str(out)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir() or not Path(text).suffix
+
+
+def export(
+    ckpt: str | Path,
+    out: str | Path,
+    half: bool = False,
+    overwrite: bool = False,
+    reports: Sequence[Path] = (),
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Write the generator of ``ckpt`` to ``out``: a model folder, or the format its suffix names; returns
+    ``(G, spec)``. ``half``, ``overwrite`` and ``reports`` (evaluation reports for the card) apply to a model folder.
 
     Raises :class:`ExportError` for an unknown suffix or a failed export, and
-    :class:`unet_resnet.models.checkpoint.CheckpointError` for a file that is not a checkpoint of this project.
+    :class:`unet_resnet.models.checkpoint.CheckpointError` for a source that is not a model of this project.
     """
+    if is_folder_target(out):
+        G, spec, provenance = load_model(ckpt)
+        save_folder(out, G.float().cpu().eval(), spec, provenance, half, overwrite, reports=reports)
+        return G, spec
+    if half or reports:
+        raise ExportError("--half and --eval apply to a model folder (--out DIR/)")
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in EXPORTERS:
-        raise ExportError(f"--out {out}: unknown format {suffix!r}; use one of {', '.join(SUFFIXES)}")
+        raise ExportError(
+            f"--out {out}: unknown format {suffix!r}; use one of {', '.join(SUFFIXES)}, or DIR/ for a model folder"
+        )
     G, spec = load_generator(ckpt)
     EXPORTERS[suffix](G.float().cpu().eval(), spec, out)
     return G, spec

@@ -24,7 +24,9 @@ from unet_resnet.data.imageio import Photo, sample_scale
 from unet_resnet.hints.points import NO_HINTS, HintError, HintPoint, hint_batch
 from unet_resnet.hints.spread import DEFAULT_SPREAD, spread_hints
 from unet_resnet.inference.restore import restore_lightness
-from unet_resnet.models.checkpoint import CheckpointError, load_generator
+from unet_resnet.inference.sharing import Sharing
+from unet_resnet.models.checkpoint import CheckpointError, load_model
+from unet_resnet.models.provenance import Provenance
 from unet_resnet.runtime.distributed import pick_device
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -139,8 +141,8 @@ def restored_lightness(pixels: np.ndarray, L_pred: np.ndarray, order: str = "bgr
     return restore_lightness(full_lightness(pixels, order), (np.asarray(L_pred, np.float32) + 1.0) / 2.0)
 
 
-class Colorizer:
-    """A generator ready for inference on a device, in a precision, at a render size."""
+class Colorizer(Sharing):
+    """A generator ready for inference on a device, in a precision, at a render size (and to share: Sharing)."""
 
     def __init__(
         self,
@@ -151,7 +153,9 @@ class Colorizer:
         size: int | None = None,
         restore: bool = False,
         hint_spread: float | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
+        self.provenance = provenance or Provenance("(in memory)")  # where it came from (:attr:`title` names it)
         hint_spread = DEFAULT_SPREAD if hint_spread is None else hint_spread
         if not 0.0 <= hint_spread <= 4.0:
             raise ValueError(f"hint spread must be between 0 (off) and 4 image sides, got {hint_spread}")
@@ -185,13 +189,14 @@ class Colorizer:
         restore: bool = False,
         hint_spread: float | None = None,
     ) -> Colorizer:
-        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, ready on ``device``.
+        """A training checkpoint, exported ``.pt`` or ``.safetensors`` generator, model folder or Hub id
+        (``user/name[@revision]``; an existing path wins), ready on ``device``.
 
         ``hint_spread``: how far colour hints are spread over the output, in image sides (None: the default
         :data:`~unet_resnet.hints.spread.DEFAULT_SPREAD`; 0: only a hint model's own response to them)."""
-        G, spec = load_generator(path)
+        G, spec, provenance = load_model(path)
         try:
-            return cls(G, spec, device, precision, size, restore, hint_spread)
+            return cls(G, spec, device, precision, size, restore, hint_spread, provenance)
         except ValueError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
 

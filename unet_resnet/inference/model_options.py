@@ -26,5 +26,6 @@ class ModelOptions:
     """How far colour hints spread, in image sides; None: the default; 0: only a hint model's own response."""
 
     def load(self, path: str | Path) -> Colorizer:
-        """:meth:`Colorizer.load` of ``path`` (a training checkpoint or an exported generator) with these options."""
+        """:meth:`Colorizer.load` of ``path`` (a checkpoint, exported generator, model folder or Hub id) with these
+        options."""
         return Colorizer.load(path, self.device, self.precision, self.size, self.restore, self.hint_spread)

@@ -1,4 +1,5 @@
-"""Checkpoints: plain dicts of plain types and tensors, written atomically, loadable with ``weights_only=True``.
+"""Checkpoints: plain dicts of plain types and tensors, written atomically, loadable with ``weights_only=True``;
+and :func:`load_model`, the one function that opens a model however it is named (file, model folder, Hub id).
 
 A training checkpoint (``kind == "training"``) holds both networks, both optimizers and scalers, the progress
 (stage, epoch, step, position in the epoch), RNG states, the resolved config and the generator's spec. An exported
@@ -8,44 +9,21 @@ generator (``kind == "generator"``) holds the generator's weights and spec only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 
 from unet_resnet.data.files import atomic_writer
+from unet_resnet.models.state_dicts import SPEC_KEY, CheckpointError, clean_state_dict, state_dict_of, unwrap
+
+__all__ = ["SPEC_KEY", "CheckpointError", "clean_state_dict", "load", "load_generator", "load_model", "save_atomic",
+           "state_dict_of", "unwrap"]  # fmt: skip
+
+if TYPE_CHECKING:
+    from unet_resnet.models.provenance import Provenance
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A file that is not a checkpoint of this project, or one that does not fit the model."""
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The bare module inside DDP (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):
-            model = cast(nn.Module, model._orig_mod)
-        elif isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        else:
-            return model
-
-
-def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Strip ``module.`` / ``_orig_mod.`` prefixes a wrapped model's state dict may carry."""
-    out = {}
-    for key, value in state.items():
-        for prefix in ("module.", "_orig_mod."):
-            while key.startswith(prefix):
-                key = key[len(prefix) :]
-        out[key.replace("._orig_mod.", ".").replace(".module.", ".")] = value
-    return out
-
-
-def state_dict_of(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in clean_state_dict(unwrap(model).state_dict()).items()}
 
 
 def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
@@ -75,20 +53,46 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     return ckpt
 
 
-def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The generator of a training checkpoint, an exported ``.pt`` generator or an exported ``.safetensors`` file.
+def load_generator(source: str | Path, map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The generator (in eval mode) and spec of a model however it is named: see :func:`load_model`."""
+    G, spec, _ = load_model(source, map_location)
+    return G, spec
 
-    Returns ``(generator in eval mode, spec)``; raises :class:`CheckpointError` for anything else.
+
+PICKLE_ONLY = (".bin", ".pkl", ".pickle")
+
+
+def load_model(
+    source: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any], Provenance]:
+    """The one way a model is opened: ``(generator in eval mode, spec, provenance)``.
+
+    ``source``: a training checkpoint, an exported ``.pt`` or ``.safetensors`` generator, a model folder
+    (:mod:`unet_resnet.models.pretrained`) or a Hugging Face Hub id ``user/name[@revision]`` (an existing path
+    wins). The provenance (:class:`~unet_resnet.models.pretrained.Provenance`) names the model and what it was
+    trained on. Raises :class:`CheckpointError` for anything else, saying what to give instead.
     """
     from unet_resnet.models.generator import generator_from_spec
+    from unet_resnet.models.pretrained import load_folder, locate
+    from unet_resnet.models.provenance import Provenance
 
-    path = Path(path)
+    path, name = locate(source)
+    if path.is_dir():
+        return load_folder(path, name)
+    if path.suffix.lower() in PICKLE_ONLY:
+        raise CheckpointError(
+            f"{path}: a {path.suffix} file is a pickle (loading one can run code) and not a model of this project; "
+            "give a model folder with model.safetensors, an exported .safetensors, or a checkpoint (.pt) written here"
+        )
     spec: Any
+    provenance = Provenance(name, origin=path.parent)
     if path.suffix == ".safetensors":
         state, spec = _load_safetensors(path)
     else:
         ckpt = load(path, map_location)
         state, spec = ckpt["generator"], ckpt.get("model")
+        provenance.config = ckpt.get("config")
+        provenance.record = training_record(ckpt)
     if not isinstance(spec, dict) or "arch" not in spec:
         raise CheckpointError(f"{path}: no generator spec stored; it is not a generator of this project")
     try:
@@ -96,10 +100,28 @@ def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -
         G.load_state_dict(clean_state_dict(state))
     except (ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: the weights do not fit the stored spec ({str(exc)[:300]})") from exc
-    return G.eval(), spec
+    return G.eval(), spec, provenance
 
 
-SPEC_KEY = "unet_resnet_spec"
+def training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """What a training checkpoint says about how it was made: its stored ``record`` (photos, hardware, encoder
+    initialisation), the data it names, and from its progress the steps, last stage and training wall time."""
+    record = dict(ckpt.get("record") or {})
+    config = ckpt.get("config") or {}
+    progress = ckpt.get("progress") or {}
+    if config.get("data", {}).get("train"):
+        record.setdefault("data", config["data"]["train"])
+    if "encoder_weights" not in record and config.get("train", {}).get("init_generator"):
+        record["encoder_weights"] = f"the generator of {config['train']['init_generator']} (fine-tuned)"
+    elif "encoder_weights" not in record and config.get("model", {}).get("encoder_weights", "auto") != "auto":
+        from unet_resnet.models.imagenet import describe_encoder_weights
+
+        record["encoder_weights"] = describe_encoder_weights(config["model"]["encoder_weights"])
+    if "step" in progress:
+        record["steps"] = int(progress["step"])
+        record["stage"] = progress.get("stage")
+        record["wall_time_s"] = round(float(sum((progress.get("elapsed") or {}).values())), 1)
+    return record
 
 
 def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

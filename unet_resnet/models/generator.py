@@ -45,13 +45,18 @@ class EncoderWeightsError(RuntimeError):
 def build_encoder(weights: str) -> nn.Module:
     """timm ResNet18 feature pyramid with a 1-channel stem.
 
-    ``weights``: ``"imagenet"`` (timm's hub weights, downloaded once by timm), ``"none"`` (random init) or a
-    path to a local ``.pth`` / ``.safetensors`` state dict of a timm ``resnet18``. Pretrained 3-channel stems are
-    summed into one channel by timm.
+    ``weights``: ``"imagenet"`` (timm's hub weights, downloaded once by timm), ``"auto"``
+    (:mod:`unet_resnet.models.imagenet`), ``"none"`` (random init) or a path to a local ``.pth`` /
+    ``.safetensors`` state dict of a timm ``resnet18``. Pretrained 3-channel stems are summed into one channel by
+    timm.
     """
     import timm  # here, not at the top: inference builds the plain encoder and never pays timm's import
 
     kwargs: dict[str, Any] = {"features_only": True, "in_chans": 1, "out_indices": (0, 1, 2, 3, 4)}
+    if weights == "auto":  # ImageNet when cached or quickly downloadable, else random (one log line says which)
+        from unet_resnet.models.imagenet import auto_encoder_weights
+
+        weights, _ = auto_encoder_weights()
     if weights == "none":
         return timm.create_model(ENCODER, pretrained=False, **kwargs)
     if weights == "imagenet":

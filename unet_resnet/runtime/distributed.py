@@ -8,9 +8,12 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,17 @@ def init_distributed(device_preference: str = "auto", timeout_min: float = 30.0)
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+def broadcast_object(obj: T | None, src: int = 0) -> T:
+    """``obj`` of rank ``src`` on every rank (picklable; what the other ranks pass is ignored). Without a process
+    group, ``obj`` itself. What one rank computes once (the training photo list) then costs the others nothing and
+    is the same everywhere, whatever the other ranks could or could not read."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return obj  # type: ignore[return-value]
+    box = [obj]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]  # type: ignore[return-value]
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from unet_resnet.config import Config
-from unet_resnet.data.dataset import KeyedSampler
+from unet_resnet.data.loader import build_train_loader
+from unet_resnet.data.loader import micro_batches as model_micro_batches
 from unet_resnet.runtime.distributed import barrier
 from unet_resnet.training.progress import STAGES, NonFiniteLoss, StopFlags
 from unet_resnet.training.schedule import apply_schedule, stage_progress
@@ -202,35 +203,20 @@ def one_step(run: Run, stage: str, batches: list[tuple[torch.Tensor, torch.Tenso
 def epoch_loader(run: Run, stage: str, epoch: int) -> DataLoader:
     """This rank's batches of one epoch, starting after the samples the epoch already consumed (on resume)."""
     cfg, info = run.cfg, run.info
-    sampler = KeyedSampler(run.train_set, info.world_size, info.rank, shuffle=True, seed=cfg.train.seed)
-    sampler.set_position(STAGES.index(stage) * EPOCH_KEY_STRIDE + epoch, run.progress.samples_done)
-    return DataLoader(
-        run.train_set,
-        batch_size=cfg.data.batch_size,
-        sampler=sampler,
-        num_workers=cfg.data.workers,
-        drop_last=True,
-        pin_memory=info.device.type == "cuda",
-        persistent_workers=False,
-    )
+    loader = run.__dict__.get("train_loader")  # built once per run: its workers persist across epochs and stages
+    if loader is None:
+        loader = run.__dict__["train_loader"] = build_train_loader(
+            run.train_set, cfg.data.batch_size, info.world_size, info.rank, cfg.train.seed, cfg.data.workers,
+            info.device, cfg.data.prefetch_factor,
+        )  # fmt: skip
+    return loader.set_position(STAGES.index(stage) * EPOCH_KEY_STRIDE + epoch, run.progress.samples_done)
 
 
 def micro_batches(
     loader: DataLoader, accum: int, device: torch.device, channels_last: bool
 ) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Groups of ``accum`` ``(L, ab)`` batches on ``device``: the micro-batches of one optimizer step."""
-    group: list[tuple[torch.Tensor, torch.Tensor]] = []
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    for L, ab in loader:
-        group.append(
-            (
-                L.to(device, non_blocking=True).contiguous(memory_format=fmt),
-                ab.to(device, non_blocking=True).contiguous(memory_format=fmt),
-            )
-        )
-        if len(group) == accum:
-            yield group
-            group = []
+    """Groups of ``accum`` ``(cond, target)`` batches on ``device``: the micro-batches of one optimizer step."""
+    return model_micro_batches(loader, accum, device, channels_last)
 
 
 def stage_budget_s(cfg: Config, stages: list[str], stage: str) -> float:

@@ -17,16 +17,17 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unet_resnet.config import Config, ConfigError, dump_config
 from unet_resnet.data.dataset import LabDataset
-from unet_resnet.data.photos import DataError, filter_color, read_list, split_train_val
+from unet_resnet.data.photos import DataError, TrainingPhotos, select_training_photos
 from unet_resnet.models.checkpoint import CheckpointError, load_generator
 from unet_resnet.models.discriminator import PatchDiscriminator
 from unet_resnet.models.generator import UNetGenerator, model_spec
-from unet_resnet.runtime.distributed import DistInfo, init_distributed
+from unet_resnet.runtime.distributed import DistInfo, broadcast_object, init_distributed
 from unet_resnet.runtime.precision import autocast_factory, resolve_precision
 from unet_resnet.training.bn_stats import bn_photo_indices
 from unet_resnet.training.ema import GeneratorEMA
 from unet_resnet.training.losses import reconstruction_loss
 from unet_resnet.training.progress import STAGES, Progress
+from unet_resnet.training.record import encoder_source, run_record
 from unet_resnet.training.state import Run, load_training_checkpoint
 from unet_resnet.training.steps import Nets, Optim
 
@@ -45,7 +46,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     writer_class = tensorboard_writer(cfg, info)  # checked before anything is written
     state = load_training_checkpoint(resume) if resume else None
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
-    G, D = build_models(cfg, info, from_checkpoint=state is not None)
+    encoder_weights, encoder_note = encoder_source(cfg, resumed=state is not None)
+    G, D = build_models(cfg, info, from_checkpoint=state is not None, encoder_weights=encoder_weights)
     spec = model_spec(cfg.model.decoder_channels, G.out_channels, cfg.data.size, cfg.model.hints)  # type: ignore[arg-type]
     dtype = resolve_precision(cfg.train.precision, info.device)
     nets, opt_G, opt_D = build_step_state(G, D, cfg, info, dtype)
@@ -56,6 +58,7 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run = Run(
         cfg, info, run_dir, G, D, nets, opt_G, opt_D, spec, train_set, val_set, autocast, Progress(stages[0]), stages
     )
+    run.record = run_record(cfg, info, len(train_set), len(val_set), encoder_note)
     if cfg.train.ema_decay > 0:
         run.ema = GeneratorEMA(G, cfg.train.ema_decay)
     if cfg.train.precise_bn > 0:
@@ -123,33 +126,29 @@ def make_run_dir(cfg: Config, info: DistInfo) -> Path:
 
 
 def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
-    """Training and validation sets: lists read, held-out photos kept out of training, grayscale photos skipped."""
+    """Training and validation sets: lists read, held-out photos kept out of training, grayscale photos skipped.
+
+    The lists are read on rank 0 alone and broadcast, so every rank trains on the same list (and runs the same
+    number of steps) whatever it can read; no photo is decoded before the first step (grayscale and unreadable
+    photos without a listed colorfulness are skipped when loaded)."""
     d = cfg.data
-    train_paths = read_list(d.train)
-    if d.val:
-        val_paths = read_list(d.val)
-        held = {p.resolve() for p in val_paths}
-        overlap = [p for p in train_paths if p.resolve() in held]
-        if overlap:
-            log.warning(
-                "%d photos are in both data.train and data.val (e.g. %s); they are kept out of training",
-                len(overlap),
-                overlap[0],
-            )
-            train_paths = [p for p in train_paths if p.resolve() not in held]
-    else:
-        train_paths, val_paths = split_train_val(train_paths, d.val_fraction, cfg.train.seed)
-    train_paths, report = filter_color(train_paths, d.min_colorfulness)
+    photos: TrainingPhotos = broadcast_object(
+        select_training_photos(d.train, d.val, d.val_fraction, cfg.train.seed, d.min_colorfulness)
+        if info.is_main
+        else None
+    )
+    train_paths, val_paths = photos.train, photos.val
     if info.is_main:
+        if photos.overlap:
+            log.warning("%d photos are in both data.train and data.val; they are kept out of training", photos.overlap)
         log.info(
-            "training photos: %d kept, %d skipped as grayscale (colorfulness < %g), %d unreadable",
+            "training photos: %d kept, %d skipped as grayscale by their listed colorfulness (< %g), %d checked for "
+            "colour when loaded (lists written by unet-resnet prepare state it)",
             len(train_paths),
-            len(report["grayscale"]),
+            photos.grayscale,
             d.min_colorfulness,
-            len(report["unreadable"]),
+            photos.unmeasured if d.min_colorfulness > 0 else 0,
         )
-        for path in report["unreadable"][:10]:
-            log.warning("unreadable training photo skipped: %s", path)
         log.info("validation photos: %d", len(val_paths))
     need = d.batch_size * info.world_size * cfg.train.accum_steps
     if len(train_paths) < need:
@@ -172,6 +171,8 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
             hints=hints,
             crop_scale=d.crop_scale,
             crop_ratio=d.crop_ratio,
+            min_colorfulness=d.min_colorfulness,
+            colorfulness=photos.train_colorfulness,
         ),
         LabDataset(val_paths, d.size, val_resize, flip=False, damage=damage),  # the same damage every epoch
     )
@@ -194,12 +195,14 @@ def bn_dataset(train_set: LabDataset) -> LabDataset:
         seed=train_set.seed,
         damage=train_set.damage,
         hints=train_set.hints,
+        min_colorfulness=train_set.min_colorfulness,
+        colorfulness=train_set.colorfulness,
     )
 
 
-def load_generator_weights(G: nn.Module, path: str) -> None:
-    """Start from the generator of a training checkpoint or an exported generator (``.pt`` / ``.safetensors``)."""
-    source, _spec = load_generator(path)
+def load_generator_weights(G: nn.Module, source: nn.Module, path: str) -> None:
+    """Start ``G`` from ``source``, the generator of ``path`` (a checkpoint, exported generator, model folder or
+    Hub id)."""
     missing, unexpected = G.load_state_dict(source.state_dict(), strict=False)
     if missing or unexpected:
         raise CheckpointError(
@@ -208,13 +211,40 @@ def load_generator_weights(G: nn.Module, path: str) -> None:
         )
 
 
-def build_models(cfg: Config, info: DistInfo, from_checkpoint: bool) -> tuple[nn.Module, nn.Module]:
-    """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU."""
+def adopt_architecture(cfg: Config, spec: dict[str, Any], path: str) -> None:
+    """Fine-tuning keeps the starting model's architecture: its decoder widths replace the config's (with a log
+    line when they differ); a hint or restoration model can only start a run of the same kind."""
+    if list(cfg.model.decoder_channels) != list(spec["decoder_channels"]):
+        log.info(
+            "model.decoder_channels %s from %s (was %s)", spec["decoder_channels"], path, cfg.model.decoder_channels
+        )
+        cfg.model.decoder_channels = list(spec["decoder_channels"])
+    if bool(spec.get("hints", False)) != cfg.model.hints:
+        raise ConfigError(f"train.init_generator {path} is a model with hints={spec.get('hints', False)}: set "
+                          f"model.hints to {str(bool(spec.get('hints', False))).lower()}")  # fmt: skip
+    if (int(spec["out_channels"]) == 3) != cfg.restore.enabled:
+        raise ConfigError(f"train.init_generator {path} is {'a' if spec['out_channels'] == 3 else 'not a'} "
+                          "restoration model: set restore.enabled to match")  # fmt: skip
+
+
+def build_models(
+    cfg: Config, info: DistInfo, from_checkpoint: bool, encoder_weights: str | None = None
+) -> tuple[nn.Module, nn.Module]:
+    """The bare generator (2 ab channels, or 3 = L + ab in restoration mode) and PatchGAN, on the CPU.
+
+    ``encoder_weights``: what the encoder is built from (default: ``model.encoder_weights``; ``auto`` resolved by
+    :func:`unet_resnet.training.record.encoder_source`)."""
     out_channels = 3 if cfg.restore.enabled else 2
-    weights = "none" if (from_checkpoint or cfg.train.init_generator) else cfg.model.encoder_weights
-    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
+    weights = encoder_weights or cfg.model.encoder_weights
+    if from_checkpoint or cfg.train.init_generator:
+        weights = "none"
+    source = None
     if cfg.train.init_generator and not from_checkpoint:
-        load_generator_weights(G, cfg.train.init_generator)
+        source, spec = load_generator(cfg.train.init_generator)
+        adopt_architecture(cfg, spec, cfg.train.init_generator)
+    G: nn.Module = UNetGenerator(weights, cfg.model.decoder_channels, out_channels, hints=cfg.model.hints)
+    if source is not None:
+        load_generator_weights(G, source, cfg.train.init_generator)
         if info.is_main:
             log.info("generator initialised from %s", cfg.train.init_generator)
     D: nn.Module = PatchDiscriminator(in_channels=1 + out_channels, base=cfg.model.disc_channels)

@@ -53,6 +53,7 @@ class Run:
     rec_loss: RecLoss | None = None  # None: the original L1
     bn_set: LabDataset | None = None  # training photos as inference sees them, for precise BN (train.precise_bn)
     bn_indices: list[tuple[int, int]] = field(default_factory=list)  # dataset keys (index, draw)
+    record: dict[str, Any] = field(default_factory=dict)  # how the model was made (training.record), for model cards
 
     def user_G(self) -> nn.Module:
         """The generator that is validated and saved for users: the EMA if one is kept, else the trained one."""
@@ -92,6 +93,7 @@ class Run:
             "rng": rng_state(),
             "config": self.cfg.to_dict(),
             "model": self.spec,
+            "record": self.record,
         }
 
     def save(self, name: str) -> Path:
@@ -114,6 +116,7 @@ class Run:
         self.opt_G.scaler.load_state_dict(state["scaler_G"])
         self.opt_D.scaler.load_state_dict(state["scaler_D"])
         set_rng_state(state["rng"])
+        self.record = state.get("record") or self.record
         self.progress = Progress.from_dict(state["progress"])
         if self.progress.stage not in self.stages:
             self.stages = list(STAGES[STAGES.index(self.progress.stage) :])

@@ -159,6 +159,10 @@ function wire() {
     if (marker) { e.preventDefault(); startDrag(e, marker); }
     else if ($("hint-mode").checked && state.photo && e.button === 0) addPoint(e);
   });
+  $("stage").addEventListener("mousedown", (e) => {
+    // a click that places a hint has given its picker the focus (addPoint): keep the browser from moving it away
+    if ($("hint-mode").checked && !e.target.closest(".point")) e.preventDefault();
+  });
   $("points").addEventListener("keydown", keyOnMarker);
   $("undo").addEventListener("click", () => { if (state.history.length) { state.points = JSON.parse(state.history.pop()); state.selected = -1; changed(); } });
   $("clear").addEventListener("click", () => { snapshot(); state.points = []; state.selected = -1; changed(); });
