@@ -18,12 +18,17 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# trains runs/demo (continues it when it exists: delete runs/demo to train it again), then colorizes the sample
+# photos it did not train on (data/samples/demo_shown.txt)
 demo: $(STAMP)
-	$(BIN)/python train.py -c configs/demo.yaml
-	$(BIN)/python infer.py --in data/samples --out out/demo --overwrite --compare
-	@echo "demo done: colorized samples are in out/demo/ (side by side with the originals: out/demo-compare/)"
+	@if [ -f runs/demo/last.pt ]; then \
+		echo "runs/demo exists: continuing it (delete runs/demo to train the demo again)"; \
+		$(BIN)/python train.py --resume runs/demo/last.pt; \
+	else $(BIN)/python train.py -c configs/demo.yaml; fi
+	$(BIN)/python infer.py --ckpt runs/demo/best.pt --in data/samples/demo_shown.txt --out out/demo --overwrite --compare
+	@echo "demo done: photos the model never trained on, colorized in out/demo/; out/demo-compare/ shows each as gray | model | truth"
 
-# the local web app on http://127.0.0.1:7860/ (newest runs/**/best.pt; see docs/app.md)
+# the local web app on http://127.0.0.1:7860/ (the demo's model, runs/demo/best.pt; see docs/app.md)
 app: $(STAMP)
 	$(BIN)/unet-resnet app
 
@@ -44,8 +49,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# --durations: the slowest tests are listed in every run (and in CI's log), so a test that grows slow is seen
 test: lint chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

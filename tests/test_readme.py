@@ -31,6 +31,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_make_test_lists_the_slowest_tests() -> None:
+    """A test that grows slow shows in every ``make test`` log (CI's included), before it hits its timeout."""
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    pytest_line = next(line for line in recipe.splitlines() if "-m pytest" in line)
+    assert "--durations=" in pytest_line
+
+
 def shell_commands() -> list[str]:
     """Every command line of the README's ``bash`` blocks, continuation lines joined, comments dropped."""
     commands = []

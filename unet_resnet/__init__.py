@@ -24,10 +24,10 @@ _API: dict[str, str] = {
     "ConfigError": "unet_resnet.config",
     "load_config": "unet_resnet.config",
     "Colorizer": "unet_resnet.inference.colorizer",
-    "newest_checkpoint": "unet_resnet.inference.colorizer",
     "HintError": "unet_resnet.hints.points",
     "HintPoint": "unet_resnet.hints.points",
     "parse_points": "unet_resnet.hints.points",
+    "default_checkpoint": "unet_resnet.models.default_model",
     "load_generator": "unet_resnet.models.checkpoint",
     "CheckpointError": "unet_resnet.models.checkpoint",
     "train": "unet_resnet.training.api",
@@ -41,9 +41,9 @@ __all__ = [
     "HintError",
     "HintPoint",
     "__version__",
+    "default_checkpoint",
     "load_config",
     "load_generator",
-    "newest_checkpoint",
     "parse_points",
     "train",
 ]
@@ -51,8 +51,9 @@ __all__ = [
 if TYPE_CHECKING:
     from unet_resnet.config import Config, ConfigError, load_config
     from unet_resnet.hints.points import HintError, HintPoint, parse_points
-    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.models.checkpoint import CheckpointError, load_generator
+    from unet_resnet.models.default_model import default_checkpoint
     from unet_resnet.training.api import train
 
 

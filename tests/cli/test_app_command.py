@@ -16,6 +16,7 @@ pytest.importorskip("fastapi", reason="the app extra is not installed: pip insta
 import uvicorn
 
 from unet_resnet.cli import main
+from unet_resnet.models import default_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,8 +34,10 @@ def test_without_a_model_it_says_how_to_get_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(default_model, "project_folder", lambda: None)
     assert main(["app"]) == 2
-    assert "no best.pt found under runs/" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "runs/demo/best.pt" in err and "make demo" in err
 
 
 @pytest.mark.parametrize(("host", "warned"), [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True)])
@@ -48,7 +51,7 @@ def test_listens_where_told_and_warns_off_this_computer(
 ) -> None:
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
-    runs = tmp_path / "runs" / "demo"  # without --ckpt: the newest runs/**/best.pt, as infer.py picks it
+    runs = tmp_path / "runs" / "demo"  # without --ckpt: the demo's model, as infer.py picks it
     runs.mkdir(parents=True)
     (runs / "best.pt").write_bytes(tiny_generator_ckpt.read_bytes())
     monkeypatch.chdir(tmp_path)

@@ -31,6 +31,8 @@ def test_film_file_to_film_file(tmp_path: Path, tiny_generator_ckpt: Path, capsy
     code, out, err = run(capsys, "--in", src, "--out", dst, "--ckpt", tiny_generator_ckpt)
     assert code == 0, err
     assert "1 colorized" in out
+    assert "8 film frames at " in out and " frames/s" in out  # a film's speed in frames, not files per second
+    assert "files/s" not in out and "photos/s" not in out
     after = inspect(dst)
     assert (after.frames, after.width, after.height, after.audio) == (8, 64, 48, ["aac"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mp4", "film_colour.mp4"]
@@ -77,6 +79,7 @@ def test_folder_of_films_and_photos(
     code, stdout, stderr = run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt)
     assert code == 1
     assert "3 colorized" in stdout and "2 failed" in stdout
+    assert " photos/s, " in stdout and " frames/s" in stdout and "files/s" not in stdout  # each at its own rate
     assert f"failed: {src / 'notes.mp4'}: cannot be opened as a video" in stderr
     assert f"failed: {src / 'damaged.mkv'}: truncated" in stderr
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())

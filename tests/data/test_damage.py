@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import OVERFIT_STEPS
 
 from unet_resnet.cli.damage import main as damage_main
 from unet_resnet.cli.train import main as train_main
@@ -87,6 +89,8 @@ def test_restoration_training_lowers_L_error_below_the_damaged_input(overfit_con
     )
     assert train_main(["-c", str(cfg_path)]) == 0
     cfg = load_config(cfg_path)
+    epochs = [json.loads(line) for line in (Path(cfg.log.dir) / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    assert [(m["epoch"], m["step"]) for m in epochs] == [(1, OVERFIT_STEPS)]  # sized by steps: one epoch's costs
     photos = Path(cfg.data.train)
     G, spec = ckpt_io.load_generator(Path(cfg.log.dir) / "tiny" / "last.pt")
     assert spec["out_channels"] == 3

@@ -87,7 +87,7 @@ def test_float_tiff_becomes_16_bit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "reason"),
-    [("empty.jpg", "empty file"), ("truncated.jpg", "not a decodable image"), ("notes.png", "not a decodable image")],
+    [("empty.jpg", "empty file"), ("truncated.jpg", "JPEG file is cut short"), ("notes.png", "not a decodable image")],
 )
 def test_unreadable_files_name_the_file_and_reason(tmp_path: Path, name: str, reason: str) -> None:
     write_nasty_folder(tmp_path)

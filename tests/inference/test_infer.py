@@ -15,7 +15,7 @@ from unet_resnet.batch.pipeline import Options, Pipeline
 from unet_resnet.batch.plan import make_plan
 from unet_resnet.cli.infer import main
 from unet_resnet.data.color import lab_to_rgb, rgb_to_lab
-from unet_resnet.data.imageio import pixels_to_rgb, read_photo
+from unet_resnet.data.imageio import cut_short, pixels_to_rgb, read_photo
 from unet_resnet.inference import colorizer as colorize
 from unet_resnet.inference.colorizer import Colorizer, render
 
@@ -124,17 +124,81 @@ def test_two_inputs_never_share_an_output(
     assert np.abs(lightness(out / "b.png") - lightness(src / "b.png")).mean() > 5.0
 
 
+def test_a_truncated_file_is_described_as_the_app_describes_it(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from unet_resnet.app.service import Limits, RequestError, decode_upload
+
+    src = tmp_path / "in"
+    src.mkdir()
+    whole = {
+        ".jpg": cv2.imencode(".jpg", rgb_image(64, 64))[1].tobytes(),
+        ".png": cv2.imencode(".png", rgb_image(64, 64))[1].tobytes(),
+    }
+    for suffix, data in whole.items():
+        (src / f"cut{suffix}").write_bytes(data[: len(data) // 2])
+    code, _, stderr = run(capsys, "--in", src, "--out", tmp_path / "out", "--ckpt", tiny_generator_ckpt)
+    assert code == 1
+    for suffix, kind in ((".jpg", "jpeg"), (".png", "png")):
+        path = src / f"cut{suffix}"
+        with pytest.raises(RequestError) as refused:
+            decode_upload(path.read_bytes(), path.name, Limits())
+        assert refused.value.message == f"{path.name}: {cut_short(kind)}"
+        assert f"failed: {path}: {cut_short(kind)}" in stderr  # infer.py says the same words
+
+
+def test_files_that_are_neither_photos_nor_films_are_counted(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    cv2.imwrite(str(src / "a.png"), rgb_image(20, 24))
+    (src / "notes.txt").write_text("where and when\n")
+    (src / "sub" / "a.xmp").write_text("<x/>")
+    (src / ".DS_Store").write_bytes(b"\0")  # hidden: not a file of the folder's content
+    ckpt = ("--ckpt", tiny_generator_ckpt)
+    code, stdout, _ = run(capsys, "--in", src, "--out", tmp_path / "out", *ckpt)
+    assert code == 0
+    assert "1 colorized, 0 skipped (output exists; --overwrite replaces), 0 failed, 2 other file(s) ignored" in stdout
+    code, stdout, _ = run(capsys, "--in", src, "--out", tmp_path / "out", *ckpt, "--no-recursive", "--overwrite")
+    assert code == 0 and "0 failed, 1 other file(s) ignored (neither photos nor films)" in stdout
+
+
+def test_help_explains_precision_and_the_recursive_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())  # below the usage; lines unwrapped
+    precision = text.split("--precision {fp32,bf16,fp16}", 1)[1].split(" --", 1)[0]
+    assert "fp32 (default" in precision and "bf16" in precision and "fp16 (CUDA only)" in precision
+    recursive = text.split("--recursive, --no-recursive", 1)[1].split(" --", 1)[0]
+    assert "default: on" in recursive
+
+
 def test_compare_images(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     (src / "sub").mkdir(parents=True)
     cv2.imwrite(str(src / "sub" / "p.png"), rgb_image(30, 40))
     assert run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--compare")[0] == 0
-    pair = read_photo(tmp_path / "out-compare" / "sub" / "p.png").pixels
-    assert pair.shape == (30, 40 + 8 + 40, 3)
-    gray_half = rgb_to_lab(pixels_to_rgb(pair[:, :40]))
-    assert np.abs(gray_half[..., 1:]).max() < 1.5  # the left half is the input without colour
+    three = read_photo(tmp_path / "out-compare" / "sub" / "p.png").pixels
+    assert three.shape == (30, 40 + 8 + 40 + 8 + 40, 3)  # a colour photo: gray | colour | the original
+    gray_half = rgb_to_lab(pixels_to_rgb(three[:, :40]))
+    assert np.abs(gray_half[..., 1:]).max() < 1.5  # the left part is the input without colour
     np.testing.assert_allclose(gray_half[..., 0], lightness(src / "sub" / "p.png"), atol=1.0)
-    np.testing.assert_array_equal(pair[:, 48:], read_photo(out / "sub" / "p.png").pixels)
+    np.testing.assert_array_equal(three[:, 48:88], read_photo(out / "sub" / "p.png").pixels)
+    np.testing.assert_array_equal(three[:, 96:], read_photo(src / "sub" / "p.png").pixels)
+
+
+def test_compare_of_a_gray_photo_has_no_original(
+    tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    gray = cv2.cvtColor(rgb_image(30, 40), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(src / "one.png"), gray)
+    cv2.imwrite(str(src / "three.jpg"), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))  # gray saved as colour
+    assert run(capsys, "--in", src, "--out", out, "--ckpt", tiny_generator_ckpt, "--compare")[0] == 0
+    for name in ("one.png", "three.jpg"):
+        assert read_photo(tmp_path / "out-compare" / name).size == (40 + 8 + 40, 30), name
 
 
 def test_single_file(tmp_path: Path, tiny_generator_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:

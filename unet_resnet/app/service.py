@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from unet_resnet.app.headers import KINDS, HeaderError, looks_truncated, read_header
-from unet_resnet.data.imageio import ImageReadError, Photo, encode_photo, read_photo, to_uint8
+from unet_resnet.data.imageio import ImageReadError, Photo, cut_short, encode_photo, read_photo, to_uint8
 from unet_resnet.hints.points import HintError, HintPoint, hint_batch, parse_points
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.preview import fit_within, gray_preview
@@ -90,7 +90,7 @@ def decode_upload(data: bytes, name: str, limits: Limits) -> tuple[Photo, str]:
             "--max-megapixels",
         )
     if looks_truncated(data, header.kind):
-        raise RequestError(422, f"{name} is cut short: the {header.kind.upper()} file's end is missing (truncated)")
+        raise RequestError(422, f"{name}: {cut_short(header.kind)}")
     try:
         photo = read_photo(name, np.frombuffer(data, np.uint8))
     except ImageReadError as exc:

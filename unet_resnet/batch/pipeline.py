@@ -26,12 +26,12 @@ from unet_resnet.data.imageio import ImageReadError, encode_photo, read_photo
 from unet_resnet.hints.points import hint_batch
 from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.model_options import ModelOptions
-from unet_resnet.inference.preview import gray_preview, side_by_side
+from unet_resnet.inference.preview import colour_original, gray_preview, side_by_side
 
 log = logging.getLogger(__name__)
 
 COMPARE_MAX_SIDE = 2048
-"""Each half of a ``--compare`` image is at most this many pixels on its long side."""
+"""Each part of a ``--compare`` image is at most this many pixels on its long side."""
 MEMORY_BUDGET = 1 << 30
 """Bytes of decoded photos the pipeline keeps in flight (at least one photo, however large)."""
 
@@ -71,6 +71,7 @@ class _Item:
     preview: np.ndarray | None
     started: float
     hint: np.ndarray | None = None
+    original: np.ndarray | None = None  # a colour photo's own colours, for --compare
 
     @property
     def cost(self) -> int:
@@ -82,9 +83,10 @@ def _decode(model: Colorizer, job: Job) -> _Item:
     started = time.perf_counter()
     pixels = read_photo(job.src).pixels
     preview = gray_preview(pixels, COMPARE_MAX_SIDE) if job.compare else None
+    original = colour_original(pixels, COMPARE_MAX_SIDE) if job.compare else None
     size = (pixels.shape[1], pixels.shape[0])
     maps = hint_batch([job.hints], [size], model.size, model.follows_hints) if job.hints else None
-    return _Item(job, pixels, model.prepare(pixels), preview, started, None if maps is None else maps[0])
+    return _Item(job, pixels, model.prepare(pixels), preview, started, None if maps is None else maps[0], original)
 
 
 def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) -> Written:
@@ -94,7 +96,7 @@ def _finish(model: Colorizer, item: _Item, predicted: np.ndarray, quality: int) 
     if item.job.dst is not None:
         write_atomic(item.job.dst, encode_photo(colour, item.job.dst.suffix, quality))
     if item.job.compare is not None and item.preview is not None:
-        pair = side_by_side(item.preview, colour)
+        pair = side_by_side(item.preview, colour, item.original)
         write_atomic(item.job.compare, encode_photo(pair, item.job.compare.suffix, quality))
     return Written(w, h, time.perf_counter() - item.started)
 

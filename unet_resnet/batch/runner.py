@@ -20,7 +20,8 @@ from unet_resnet.batch.pipeline import Options, Summary, Written
 from unet_resnet.batch.plan import Job, Plan, attach_hints, make_plan
 from unet_resnet.batch.ranks import GROUP_TIMEOUT_MIN, default_workers, run_share, start_share
 from unet_resnet.film.video import is_video_file
-from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+from unet_resnet.inference.colorizer import Colorizer
+from unet_resnet.models.default_model import default_checkpoint
 from unet_resnet.runtime.distributed import DistInfo, barrier, cleanup, init_distributed
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ class BatchSettings:
 
     inp: Path
     out: Path
-    ckpt: Path | None = None
-    """Checkpoint or exported generator (``None``: the newest ``runs/**/best.pt``)."""
+    ckpt: str | Path | None = None
+    """Checkpoint or exported generator (``None``: the demo's model, runs/demo/best.pt)."""
     device: str = "auto"
     precision: str = "fp32"
     size: int | None = None
@@ -59,6 +60,8 @@ class BatchRun:
 
     info: DistInfo
     model: Colorizer
+    ckpt: str | Path
+    """The model's file: ``settings.ckpt``, or the default (:mod:`unet_resnet.models.default_model`)."""
     plan: Plan
     share: Plan
 
@@ -77,11 +80,9 @@ class BatchRun:
         self.info = init_distributed(s.device, GROUP_TIMEOUT_MIN)  # one process (rank 0 of 1) without torchrun
         film_file = s.inp.is_file() and is_video_file(s.inp)
         self.plan = Plan() if film_file else make_plan(s.inp, s.out, s.fmt, s.compare, s.recursive, s.overwrite)
-        ckpt = s.ckpt or newest_checkpoint()
-        if s.ckpt is None and self.info.is_main:
-            log.info("using checkpoint %s", ckpt)
+        self.ckpt = s.ckpt or default_checkpoint()
         self.model = Colorizer.load(
-            ckpt, str(self.info.device), s.precision, s.size, restore=s.restore, hint_spread=s.hint_spread
+            self.ckpt, str(self.info.device), s.precision, s.size, restore=s.restore, hint_spread=s.hint_spread
         )
         if s.hints is not None:
             self.plan.jobs = attach_hints(self.plan.jobs, s.hints, s.inp, s.recursive, self.model.follows_hints)

@@ -8,7 +8,7 @@ import ipaddress
 import logging
 import sys
 
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 
 def _positive(text: str) -> float:
@@ -24,16 +24,12 @@ def parse_args(argv: list[str] | None, prog: str | None) -> argparse.Namespace:
         description="Serve a page on this computer: drop a photo, compare before and after, place colour hints, "
         "download the result at full size. Also an HTTP API for scripts (docs/app.md).",
     )
-    p.add_argument(
-        "--ckpt",
-        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
-        "(default: newest runs/**/best.pt)",
-    )
+    add_model(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help=PRECISION_HELP)
     p.add_argument("--max-upload-mb", type=_positive, default=50.0, help="largest upload in MB (default 50)")
     p.add_argument("--max-megapixels", type=_positive, default=100.0, help="largest photo in megapixels (default 100)")
     add_hint_spread(p)
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     import cv2
 
     from unet_resnet.app.service import ColorService, Limits
-    from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+    from unet_resnet.inference.colorizer import Colorizer
     from unet_resnet.models.checkpoint import CheckpointError
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: --port must be between 1 and 65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        ckpt = args.ckpt or newest_checkpoint()
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
         model = Colorizer.load(ckpt, args.device, args.precision, args.size, hint_spread=args.hint_spread)
     except (CheckpointError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -19,11 +19,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         description="Colorize held-out colour photos as infer.py does and score the results against the photos "
         "(PSNR, SSIM, ab L1, colorfulness, optional FID), beside the grayscale baseline. Definitions: docs/metrics.md.",
     )
-    p.add_argument(
-        "--ckpt",
-        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
-        "(default: newest runs/**/best.pt)",
-    )
+    add_model(p)
     p.add_argument("--data", required=True, type=Path, help="held-out colour photos: a folder or a list file (val.txt)")
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument(
@@ -35,7 +31,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--fid-weights", type=Path, metavar="PATH", help="local InceptionV3 state dict: adds FID")
     p.add_argument("--sheet", type=int, default=6, help="photos on the contact sheet (default 6)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help=PRECISION_HELP)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -61,9 +57,11 @@ def sweep(args: argparse.Namespace) -> int:
 
     try:
         counts = parse_counts(args.hints)
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
         model = ModelOptions(args.device, args.precision, args.size, hint_spread=args.hint_spread)
         with ProgressBar("hint sweep", "photo", enabled=not args.quiet) as bar:
-            job = EvalJob(args.data, args.ckpt, args.out, model, args.sheet, on_progress=bar)
+            job = EvalJob(args.data, ckpt, args.out, model, args.sheet, on_progress=bar)
             _, table, out = sweep_checkpoint(job, counts, args.hint_size, args.hint_seed)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # hint, data and checkpoint errors included
         print(f"error: {exc}", file=sys.stderr)
@@ -85,9 +83,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from unet_resnet.inference.model_options import ModelOptions
 
     try:
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
         model = ModelOptions(args.device, args.precision, args.size)
         with ProgressBar("evaluate", "photo", enabled=not args.quiet) as bar:
-            job = EvalJob(args.data, args.ckpt, args.out, model, args.sheet, on_progress=bar)
+            job = EvalJob(args.data, ckpt, args.out, model, args.sheet, on_progress=bar)
             report, out = evaluate_checkpoint(job, args.batch_size, args.save_predictions, args.fid_weights)
     except (ImageReadError, ValueError, RuntimeError) as exc:  # data, checkpoint and FID weights errors included
         print(f"error: {exc}", file=sys.stderr)

@@ -13,6 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from unet_resnet.cli.options import add_model, chosen_checkpoint
+
 
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -22,7 +24,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "or the generator alone as ONNX, safetensors (spec in the metadata), torch.export .pt2, or a small .pt. "
         "See docs/inference.md.",
     )
-    p.add_argument("--ckpt", required=True, help="training checkpoint, exported generator, model folder or Hub id")
+    add_model(p)
     p.add_argument("--out", required=True, help="DIR/ (a model folder), G.onnx, G.safetensors, G.pt2 or G.pt")
     p.add_argument("--half", action="store_true", help="model folder: float16 weights (half the size)")
     p.add_argument(
@@ -42,6 +44,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from unet_resnet.config import ConfigError
     from unet_resnet.export.formats import (
         ONNX_CHECK_SHAPES,
         ONNX_TOLERANCE,
@@ -54,8 +57,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     out = Path(args.out)
     try:
-        G, spec = export(args.ckpt, args.out, args.half, args.overwrite, args.eval)
-    except (CheckpointError, ExportError) as exc:
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+        print(f"model: {ckpt}", file=sys.stderr)
+        G, spec = export(ckpt, args.out, args.half, args.overwrite, args.eval)
+    except (CheckpointError, ConfigError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if is_folder_target(args.out):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from unet_resnet.batch.plan import FORMATS
 from unet_resnet.cli.films import add_arguments as add_film_arguments
 from unet_resnet.cli.films import check_keyframes, run_films
-from unet_resnet.cli.options import add_hint_spread
+from unet_resnet.cli.options import PRECISION_HELP, add_hint_spread, add_model, chosen_checkpoint
 
 if TYPE_CHECKING:
     from unet_resnet.batch.pipeline import Job, Summary, Written
@@ -49,14 +49,10 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "--in", dest="inp", required=True, help="a folder of photos and films, one photo or film, or a list (.txt)"
     )
     p.add_argument("--out", required=True, help="output folder (or, when --in is a file, an output file)")
-    p.add_argument(
-        "--ckpt",
-        help="training checkpoint, exported generator, model folder or Hub id user/name[@revision] "
-        "(default: newest runs/**/best.pt)",
-    )
+    add_model(p)
     p.add_argument("--size", type=int, help="render resolution of the model (default: the training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"), help=PRECISION_HELP)
     p.add_argument("--batch-size", type=_positive, default=8, help="photos per model call (default 8)")
     p.add_argument(
         "--workers",
@@ -68,7 +64,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument(
         "--compare",
         action="store_true",
-        help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT)",
+        help="also write gray | colour side by side into OUT-compare/ (beside OUT; for a file, NAME-compare.EXT), "
+        "with the original as a third picture when it has colour",
     )
     p.add_argument(
         "--restore",
@@ -82,7 +79,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         '{"a.jpg": [{"x": 812, "y": 455, "color": "#2a5db0"}]} (docs/hints.md)',
     )
     add_hint_spread(p)
-    p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True, help="include sub-folders")
+    p.add_argument(
+        "--recursive",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="include the photos and films of sub-folders (default: on; --no-recursive: the folder's own only)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar; only problems and the summary")
     p.add_argument("--manifest", help="append one row per input to this .csv or .jsonl file (docs/inference.md)")
@@ -106,10 +108,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # we report bad files ourselves, once
     inp, out = Path(args.inp), Path(args.out)
+    try:
+        ckpt = chosen_checkpoint(args.ckpt, args.config)
+    except (CheckpointError, ValueError) as exc:  # no model given and none at the default place; a bad --config
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     settings = BatchSettings(
         inp,
         out,
-        ckpt=Path(args.ckpt) if args.ckpt else None,
+        ckpt=ckpt,
         device=args.device,
         precision=args.precision,
         size=args.size,
@@ -135,6 +142,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {_rank_tag(info)}{exc}", file=sys.stderr)
         return 2
     tag = _rank_tag(run.info)
+    if run.info.is_main:
+        print(f"model: {run.ckpt}", file=sys.stderr)
+    ignored = others_in(inp, args.recursive) if inp.is_dir() else 0
     quiet = args.quiet or not run.info.is_main  # under torchrun, rank 0's bar shows its own share
     bar = tqdm(total=run.total, disable=quiet, unit="photo", file=sys.stderr)
 
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"interrupted: {tag}{summary.done} colorized so far; run again to resume (done photos are skipped)")
         return 130
     if run.info.is_main:
-        _print_summary(summary, run.info.world_size, args.out, args.manifest, reels)
+        _print_summary(summary, run.info.world_size, args.out, args.manifest, reels, ignored)
         print(f"model: {run.model.title}")
     run.close()  # the others exit after rank 0 has printed: torchrun stops every rank once one exits with an error
     return 1 if summary.failed else 0
@@ -169,17 +179,31 @@ def _rank_tag(info: DistInfo | None) -> str:
     return f"rank {info.rank}: " if info is not None and info.distributed else ""
 
 
-def _print_summary(summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary) -> None:
+def _print_summary(
+    summary: Summary, processes: int, out: str, manifest: str | None, reels: FilmSummary, ignored: int
+) -> None:
+    """The run in one line: counts, then speed (photos in photos/s, films in frames/s: one film is many photos)."""
+    photos = summary.done - reels.done
     seconds = summary.seconds + reels.seconds
-    what = "files" if reels.done or reels.failed else "photos"
-    rate = f", {summary.done / seconds:.2f} {what}/s" if summary.done and seconds > 0 else ""
+    rates = [f"{photos / summary.seconds:.2f} photos/s"] if photos and summary.seconds > 0 else []
     if reels.frames and reels.seconds > 0:
-        rate += f" ({reels.frames} film frames at {reels.frames / reels.seconds:.1f} frames/s)"
+        rates.append(f"{reels.frames} film frames at {reels.frames / reels.seconds:.1f} frames/s")
+    rate = "".join(f", {r}" for r in rates)
     over = f" over {processes} processes" if processes > 1 else ""
+    others = f", {ignored} other file(s) ignored (neither photos nor films)" if ignored else ""
     print(
         f"{summary.done} colorized, {summary.skipped} skipped (output exists; --overwrite replaces), "
-        f"{summary.failed} failed in {seconds:.1f}s{rate}{over} -> {out}"
+        f"{summary.failed} failed{others} in {seconds:.1f}s{rate}{over} -> {out}"
     )
     if summary.failed:
+        what = "file" if reels.done or reels.failed else "photo"
         where = f" and in {manifest}" if manifest else ""
-        print(f"{summary.failed} {what[:-1]}(s) failed; the reasons are above{where}", file=sys.stderr)
+        print(f"{summary.failed} {what}(s) failed; the reasons are above{where}", file=sys.stderr)
+
+
+def others_in(folder: Path, recursive: bool) -> int:
+    """Files of ``folder`` that are neither photos nor films (notes, sidecars): skipped, and counted in the summary."""
+    from unet_resnet.data.imageio import is_image_file, visible_files
+    from unet_resnet.film.video import is_video_file
+
+    return sum(1 for p in visible_files(folder, recursive) if not (is_image_file(p) or is_video_file(p)))

@@ -34,6 +34,35 @@ class ImageReadError(Exception):
         self.reason = reason
 
 
+UNDECODABLE = "not a decodable image (corrupt, truncated or not an image despite its name)"
+
+
+def cut_short(kind: str) -> str:
+    """How a file of ``kind`` (jpeg, png, webp, bmp) that ends before its image does is described, by every command
+    and the app alike."""
+    return f"the {kind.upper()} file is cut short: its end is missing (truncated, e.g. an interrupted download or copy)"
+
+
+def truncated_kind(data: bytes) -> str | None:
+    """The kind of a file that visibly misses its end (a JPEG without its end-of-image marker after the last scan, a
+    PNG without ``IEND``, a WebP or BMP shorter than its header declares), else None."""
+    if data[:2] == b"\xff\xd8":
+        return "jpeg" if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda") else None  # 0xFF in scans is stuffed
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png" if data.rfind(b"IEND") < 0 else None
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp" if len(data) < 8 + int.from_bytes(data[4:8], "little") else None
+    if data[:2] == b"BM" and len(data) >= 6:
+        return "bmp" if len(data) < int.from_bytes(data[2:6], "little") else None
+    return None
+
+
+def undecodable(data: np.ndarray) -> str:
+    """Why a file's bytes did not decode: cut short (:func:`cut_short`) when its end is visibly missing."""
+    kind = truncated_kind(data.tobytes())
+    return cut_short(kind) if kind else UNDECODABLE
+
+
 def is_image_file(path: str | Path) -> bool:
     """Whether ``path`` has one of :data:`IMAGE_SUFFIXES` (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
@@ -45,13 +74,17 @@ def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
     Hidden files and folders (a name starting with ``.``: macOS ``._`` files, thumbnail caches, our own temporary
     files) are ignored.
     """
-    root = Path(root)
+    return sorted(p for p in _visible(Path(root), recursive) if is_image_file(p) and p.is_file())
+
+
+def visible_files(root: str | Path, recursive: bool = True) -> list[Path]:
+    """Every file under ``root``, whatever its kind, but the hidden ones (as :func:`list_images` skips them), sorted."""
+    return sorted(p for p in _visible(Path(root), recursive) if p.is_file())
+
+
+def _visible(root: Path, recursive: bool) -> Iterable[Path]:
     pattern: Iterable[Path] = root.rglob("*") if recursive else root.glob("*")
-    return sorted(
-        p
-        for p in pattern
-        if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts) and p.is_file()
-    )
+    return (p for p in pattern if not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def read_bytes(path: str | Path) -> np.ndarray:
@@ -150,7 +183,7 @@ def read_rgb8(path: str | Path, data: np.ndarray | None = None) -> np.ndarray:
     # Orientation from our own EXIF reader, as in read_photo, so both readers always agree on a photo's shape.
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None:
-        raise ImageReadError(path, "not a decodable image (corrupt, truncated or not an image despite its name)")
+        raise ImageReadError(path, undecodable(buf))
     return cv2.cvtColor(apply_orientation(bgr, exif_orientation(buf[: 1 << 20].tobytes())), cv2.COLOR_BGR2RGB)
 
 
@@ -231,7 +264,7 @@ def read_photo(path: str | Path, data: np.ndarray | None = None) -> Photo:
     buf = read_bytes(path) if data is None else data
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        raise ImageReadError(path, "not a decodable image (corrupt, truncated or not an image despite its name)")
+        raise ImageReadError(path, undecodable(buf))
     img = _normalize_layout(path, img)
     return Photo(apply_orientation(img, exif_orientation(buf[: 1 << 20].tobytes())))
 

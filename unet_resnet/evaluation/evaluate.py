@@ -33,9 +33,10 @@ from unet_resnet.data.files import write_atomic
 from unet_resnet.data.imageio import ImageReadError, read_photo, read_rgb8, write_rgb8
 from unet_resnet.data.photos import DataError, read_list
 from unet_resnet.evaluation.fid import fid_from_features, inception_features, load_inception
-from unet_resnet.inference.colorizer import Colorizer, newest_checkpoint
+from unet_resnet.inference.colorizer import Colorizer
 from unet_resnet.inference.model_options import ModelOptions
 from unet_resnet.metrics import gray_baseline, image_scores, summarize
+from unet_resnet.models.default_model import default_checkpoint
 from unet_resnet.models.provenance import weights_digest
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class EvalJob:
     data: Path
     """Held-out photos: a folder or a list file."""
     ckpt: str | Path | None = None
-    """The model (a file, a model folder or a Hub id); None: the newest ``runs/**/best.pt``."""
+    """The model (a file, a model folder or a Hub id); None: the demo's model, runs/demo/best.pt."""
     out: Path | None = None
     """Report folder; None: :func:`default_report_dir`."""
     model: ModelOptions = field(default_factory=ModelOptions)
@@ -260,7 +261,7 @@ class EvalJob:
         """The photos, the checkpoint, the loaded model and the report folder. Raises ``DataError`` or
         ``CheckpointError`` (naming the file and the fix) before anything is written."""
         paths = read_list(self.data)
-        ckpt = self.ckpt or newest_checkpoint()
+        ckpt = self.ckpt or default_checkpoint()
         model = self.model.load(ckpt)
         return paths, ckpt, model, self.out or default_report_dir(model, self.data)
 

@@ -37,14 +37,6 @@ _TO_LAB = {"bgr": cv2.COLOR_BGR2Lab, "rgb": cv2.COLOR_RGB2Lab}
 _FROM_LAB = {"bgr": cv2.COLOR_Lab2BGR, "rgb": cv2.COLOR_Lab2RGB}
 
 
-def newest_checkpoint(root: str | Path = "runs", name: str = "best.pt") -> Path:
-    """The most recently written ``name`` under ``root`` (recursive)."""
-    found = sorted(Path(root).rglob(name), key=lambda p: p.stat().st_mtime) if Path(root).is_dir() else []
-    if not found:
-        raise CheckpointError(f"no {name} found under {root}/; train a model first (make demo) or pass --ckpt PATH")
-    return found[-1]
-
-
 def _as_float3(pixels: np.ndarray, order: str) -> np.ndarray:
     """Gray / 3- / 4-channel pixels of any depth -> contiguous float32 3-channel in ``[0, 1]`` (``order`` kept)."""
     colour = pixels if pixels.ndim == 2 else pixels[..., :3]

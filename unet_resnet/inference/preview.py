@@ -1,5 +1,5 @@
-"""Small pictures beside the full-resolution result: the gray input as the model sees it, and gray | colour pairs
-(``infer --compare``, the web app's before picture)."""
+"""Small pictures beside the full-resolution result: the gray input as the model sees it, and gray | colour pairs,
+with the original beside them when it has colour (``infer --compare``, the web app's before picture)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,34 @@ def fit_within(pixels: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
 
 
-def side_by_side(gray: np.ndarray, colour: np.ndarray, gap: int = 8) -> np.ndarray:
-    """uint8 BGR ``gray | colour`` with a white gap; ``colour`` (any depth, alpha ignored) is fitted to ``gray``."""
+GRAY_NOISE = 8
+"""Channel spread (uint8 levels) a gray photo saved in colour may show from compression alone."""
+COLOURED_SHARE = 0.01
+"""A photo counts as coloured when more than this share of its pixels spread wider than :data:`GRAY_NOISE`."""
+
+
+def colour_original(pixels: np.ndarray, max_side: int) -> np.ndarray | None:
+    """The photo as it is, uint8 BGR, long side at most ``max_side``, when it holds colour: the truth to set beside
+    the model's colours. None for a gray photo (one channel, or three that agree within JPEG noise)."""
+    if pixels.ndim == 2:
+        return None
+    small = fit_within(to_uint8(pixels[..., :3]), max_side)
+    spread = small.max(axis=2) - small.min(axis=2)  # per pixel: 0 for a gray one
+    if float((spread > GRAY_NOISE).mean()) <= COLOURED_SHARE:
+        return None
+    return small.copy()  # a small photo is not resized: the result may be merged into its own buffer later
+
+
+def side_by_side(gray: np.ndarray, colour: np.ndarray, original: np.ndarray | None = None, gap: int = 8) -> np.ndarray:
+    """uint8 BGR ``gray | colour`` with a white gap, and ``| original`` when one is given (a colour photo: its
+    truth); ``colour`` and ``original`` (any depth, alpha ignored) are fitted to ``gray``."""
     h, w = gray.shape[:2]
-    c = to_uint8(colour[..., :3])
-    if c.shape[:2] != (h, w):
-        c = cv2.resize(np.ascontiguousarray(c), (w, h), interpolation=cv2.INTER_AREA)
-    return np.concatenate([gray, np.full((h, gap, 3), 255, np.uint8), c], axis=1)
+    panels = [gray]
+    for picture in (colour, original):
+        if picture is None:
+            continue
+        c = to_uint8(picture[..., :3])
+        if c.shape[:2] != (h, w):
+            c = cv2.resize(np.ascontiguousarray(c), (w, h), interpolation=cv2.INTER_AREA)
+        panels += [np.full((h, gap, 3), 255, np.uint8), c]
+    return np.concatenate(panels, axis=1)
