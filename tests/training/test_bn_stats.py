@@ -15,7 +15,13 @@ import torch.nn as nn
 
 from unet_resnet.config import load_config
 from unet_resnet.training import loop
-from unet_resnet.training.bn_stats import batchnorms, bn_photo_indices, capped_photo_indices, recompute_bn_stats
+from unet_resnet.training.bn_stats import (
+    PreciseBN,
+    batchnorms,
+    bn_photo_indices,
+    capped_photo_indices,
+    recompute_bn_stats,
+)
 from unet_resnet.training.setup import setup
 from unet_resnet.training.validation import validate
 
@@ -128,3 +134,22 @@ def test_every_rank_runs_the_same_number_of_precise_bn_batches(tmp_path: Path) -
         assert p.returncode == 0, err.decode()[-2000:]
     counts = [out.decode().strip() for out, _ in outs]
     assert counts[0] == counts[1] == "batches=1", counts
+
+
+def test_a_photo_listed_many_times_is_recomputed_once() -> None:
+    """A small set repeated into one long epoch: precise BN sees each photo once, not each listing."""
+
+    class Listed(torch.utils.data.Dataset):
+        paths = [Path(f"p{i % 3}.png") for i in range(30)]  # 3 photos, each listed 10 times
+
+        def __len__(self) -> int:
+            return len(self.paths)
+
+        def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+            seen.append(key[0])
+            return torch.rand(1, 8, 8), torch.zeros(2, 8, 8)
+
+    seen: list[int] = []
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    assert PreciseBN(Listed(), 128, 0, 2, False).refresh(net, 100, torch.device("cpu")) == 2
+    assert sorted(str(Listed.paths[i]) for i in seen) == ["p0.png", "p1.png", "p2.png"]

@@ -145,6 +145,10 @@ class PreciseBN:
     def __init__(self, dataset: Dataset, photos: int, seed: int, batch_size: int, channels_last: bool) -> None:
         self.dataset, self.photos, self.seed = dataset, photos, seed
         self.batch_size, self.channels_last = batch_size, channels_last
+        # a list may name a photo many times (a small set repeated into one long epoch): each photo counts once
+        paths = getattr(dataset, "paths", None)
+        firsts = {p: i for i, p in reversed(list(enumerate(paths)))} if paths is not None else {}
+        self.distinct = sorted(firsts.values()) if paths is not None else list(range(len(dataset)))  # type: ignore[arg-type]
 
     def refresh(
         self,
@@ -157,14 +161,10 @@ class PreciseBN:
     ) -> int:
         """Recompute ``module``'s BatchNorm statistics with at most ``max_batches`` forward passes on this rank;
         returns the batches this rank ran (the same on every rank)."""
-        keys = capped_photo_indices(
-            len(self.dataset),  # type: ignore[arg-type]
-            self.photos,
-            self.seed,
-            self.batch_size,
-            world_size,
-            max_batches,
+        chosen = capped_photo_indices(
+            len(self.distinct), self.photos, self.seed, self.batch_size, world_size, max_batches
         )
+        keys = [(self.distinct[i], draw) for i, draw in chosen]
         if not keys:
             return 0
         batches = bn_batches(self.dataset, keys, self.batch_size, device, rank, world_size, self.channels_last)
