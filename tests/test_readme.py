@@ -170,6 +170,7 @@ def test_use_from_python_example_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     assert isinstance(rgb, np.ndarray) and isinstance(colour, np.ndarray)
     assert colour.shape == rgb.shape and np.isfinite(colour).all()
     assert Path(str(best)).is_file() and Path(str(best)).resolve().is_relative_to(tmp_path.resolve())
+    assert Path(str(best)).parent.name != "demo", "the example must not write where the demo model lives"
 
 
 def test_import_is_light_and_api_resolves() -> None:
