@@ -124,7 +124,10 @@ def test_unusable_lists_are_refused(
     binary.write_bytes(b"\xff\xfe\x00\x81")
     code, _, stderr = run(capsys, "--in", binary, "--out", tmp_path / "out", "--ckpt", tiny_generator_ckpt)
     assert code == 2 and "is not a UTF-8 text file" in stderr
-    code, _, stderr = run(capsys, "--in", tmp_path / "x.csv", "--out", tmp_path / "o", "--manifest", tmp_path / "m.tsv")
+    manifest = tmp_path / "m.tsv"
+    code, _, stderr = run(
+        capsys, "--in", empty, "--out", tmp_path / "o", "--manifest", manifest, "--ckpt", tiny_generator_ckpt
+    )
     assert code == 2 and "must end in .csv or .jsonl" in stderr
     assert not (tmp_path / "out").exists()
 
