@@ -129,3 +129,34 @@ def opencv_lab(photos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     B, H, W, _ = photos.shape
     L, ab = bgr8_to_tensors(photos.numpy().reshape(B * H, W, 3))  # one image of all rows: the same per-pixel math
     return L.view(1, B, H, W).transpose(0, 1), ab.view(2, B, H, W).transpose(0, 1)
+
+
+_XYZ_TO_SRGB = np.array(
+    [[3.240479, -1.53715, -0.498535], [-0.969256, 1.875991, 0.041556], [0.055648, -0.204043, 1.057311]]
+)
+
+
+def lab_to_srgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """The network's ``L (B, 1, H, W) in [0, 1]`` and ``ab (B, 2, H, W) in [-1, 1]`` -> sRGB ``(B, 3, H, W)`` in
+    ``[0, 1]``, on the tensors' device.
+
+    The formulas of ``cv2.cvtColor(lab_float32, cv2.COLOR_Lab2RGB)``: the CIE linear branch below ``L = 8``, OpenCV's
+    D65 white point and XYZ -> sRGB matrix, clipping to the gamut before the sRGB gamma. OpenCV applies the gamma
+    through a spline table, so the two agree to about 1e-5, far below one 8-bit step.
+    """
+    lab_L = L.float() * 100.0
+    a = ab[:, :1].float().clamp(-1, 1) * AB_SCALE
+    b = ab[:, 1:2].float().clamp(-1, 1) * AB_SCALE
+    linear = lab_L <= 0.008856 * 903.3
+    y = torch.where(linear, lab_L / 903.3, ((lab_L + 16.0) / 116.0) ** 3)
+    fy = torch.where(linear, 7.787 * y + 16.0 / 116.0, (lab_L + 16.0) / 116.0)
+    f_threshold = 7.787 * 0.008856 + 16.0 / 116.0
+
+    def inverse_f(f: torch.Tensor) -> torch.Tensor:
+        return torch.where(f <= f_threshold, (f - 16.0 / 116.0) / 7.787, f**3)
+
+    x, z = inverse_f(a / 500.0 + fy), inverse_f(fy - b / 200.0)
+    matrix = torch.as_tensor(_XYZ_TO_SRGB * _D65_WHITE[None, :], dtype=torch.float32, device=L.device)
+    xyz = torch.cat([x, y, z], dim=1)
+    rgb = torch.einsum("ij,bjhw->bihw", matrix, xyz).clamp(0.0, 1.0)
+    return torch.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * rgb.clamp_min(0.0031308) ** (1 / 2.4) - 0.055)

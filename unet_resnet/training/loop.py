@@ -235,7 +235,15 @@ def evaluate(run: Run, st: Stage) -> dict[str, Any]:
     G = trainer.user_G()
     if len(run.val_set):
         metrics |= validate(
-            G, run.val_set, info.device, trainer.autocast, info.rank, info.world_size, batch_size=cfg.data.batch_size
+            G,
+            run.val_set,
+            info.device,
+            trainer.autocast,
+            info.rank,
+            info.world_size,
+            batch_size=cfg.data.batch_size,
+            # workers decode the validation photos on GPU runs; on the CPU they would only compete with the model
+            workers=cfg.data.workers if info.device.type == "cuda" else 0,
         )
     metrics["elapsed_s"] = round(sum(prog.elapsed.values()), 1)
     score = metrics.get("val_ab_l1")

@@ -1,17 +1,23 @@
-"""Validation during training: metrics reduced over ranks, and the sample grid (gray | predicted | truth)."""
+"""Validation during training: metrics reduced over ranks, and the sample grid (gray | predicted | truth).
+
+The metrics are computed in batches on the training device (colour conversion, PSNR and colorfulness included)
+and read back once, after the all-reduce: validation costs no host round trip per photo.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from unet_resnet.data.color import AB_SCALE, L_SCALE, colorfulness, tensors_to_rgb
+from unet_resnet.data.color import AB_SCALE, L_SCALE, tensors_to_rgb
+from unet_resnet.data.device_lab import lab_to_srgb
 from unet_resnet.data.imageio import write_rgb8
-from unet_resnet.metrics import psnr
+from unet_resnet.data.loader import worker_init
 from unet_resnet.runtime.distributed import all_reduce_sum
 from unet_resnet.runtime.precision import AutocastFactory
 
@@ -34,6 +40,26 @@ def as_lab(cond: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, torc
     return cond[:, :1], colour
 
 
+def rgb8_levels(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, H, W)`` sRGB on the 0-255 scale, rounded to the 8-bit levels a written photo would have."""
+    return torch.floor(lab_to_srgb(L, ab) * 255.0 + 0.5)
+
+
+def batch_psnr(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of each photo of two ``(B, C, H, W)`` batches on the 0-255 scale, capped at ``PSNR_CAP``."""
+    mse = (pred - truth).square().mean(dim=(1, 2, 3))
+    return (10.0 * torch.log10(255.0**2 / mse)).clamp(max=PSNR_CAP)  # mse 0 gives inf, then the cap
+
+
+def batch_colorfulness(rgb: torch.Tensor) -> torch.Tensor:
+    """Hasler & Suesstrunk's colorfulness of each photo of a ``(B, 3, H, W)`` batch on the 0-255 scale, as
+    :func:`unet_resnet.data.color.colorfulness` computes it for one photo."""
+    r, g, b = rgb[:, 0].flatten(1), rgb[:, 1].flatten(1), rgb[:, 2].flatten(1)
+    rg, yb = (r - g).abs(), (0.5 * (r + g) - b).abs()
+    spread = torch.hypot(rg.std(dim=1, unbiased=False), yb.std(dim=1, unbiased=False))
+    return spread + 0.3 * torch.hypot(rg.mean(dim=1), yb.mean(dim=1))
+
+
 def validate(
     G: nn.Module,
     dataset: Dataset,
@@ -52,40 +78,49 @@ def validate(
     """
     n = len(dataset)  # type: ignore[arg-type]
     shard = Subset(dataset, list(range(rank, n, world_size)))
-    loader = DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=workers)
-    sums = torch.zeros(7, dtype=torch.float64)  # ab_l1, psnr, cf_pred, cf_truth, L_l1, L_l1_input, count
+    extra: dict[str, Any] = {}
+    if workers > 0:  # spawned, one OpenCV thread each, as the training loader's workers
+        extra = {"worker_init_fn": worker_init, "multiprocessing_context": "spawn", "prefetch_factor": 2}
+    loader = DataLoader(
+        shard, batch_size=batch_size, shuffle=False, num_workers=workers, pin_memory=device.type == "cuda", **extra
+    )
+    # ab_l1, psnr, cf_pred, cf_truth, L_l1, L_l1_input, count: summed on the device, read once after the reduction
+    sums = torch.zeros(7, dtype=torch.float64, device=device)
     restoring = False
     was_training = G.training
     G.eval()
     for cond, target in loader:
-        cond, target = cond.to(device), target.to(device)
+        cond, target = cond.to(device, non_blocking=True), target.to(device, non_blocking=True)
         L_pred, ab_pred = as_lab(cond, predict(G, cond, autocast))
         L_true, ab_true = as_lab(cond, target)
         restoring = target.shape[1] == 3
-        sums[0] += (ab_pred - ab_true).abs().mean(dim=(1, 2, 3)).sum().item() * AB_SCALE
-        sums[4] += (L_pred - L_true).abs().mean(dim=(1, 2, 3)).sum().item() * L_SCALE
-        sums[5] += (cond[:, :1] - L_true).abs().mean(dim=(1, 2, 3)).sum().item() * L_SCALE
-        for i in range(cond.shape[0]):
-            rgb_pred = tensors_to_rgb(L_pred[i].cpu(), ab_pred[i].cpu())
-            rgb_true = tensors_to_rgb(L_true[i].cpu(), ab_true[i].cpu())
-            sums[1] += min(psnr(rgb_pred, rgb_true), PSNR_CAP)
-            sums[2] += colorfulness(rgb_pred)
-            sums[3] += colorfulness(rgb_true)
-        sums[6] += cond.shape[0]
+        rgb_pred, rgb_true = rgb8_levels(L_pred, ab_pred), rgb8_levels(L_true, ab_true)
+        per_photo = torch.stack(
+            [
+                (ab_pred - ab_true).abs().mean(dim=(1, 2, 3)) * AB_SCALE,
+                batch_psnr(rgb_pred, rgb_true),
+                batch_colorfulness(rgb_pred),
+                batch_colorfulness(rgb_true),
+                (L_pred - L_true).abs().mean(dim=(1, 2, 3)) * L_SCALE,
+                (cond[:, :1] - L_true).abs().mean(dim=(1, 2, 3)) * L_SCALE,
+                torch.ones(cond.shape[0], device=device),
+            ]
+        )
+        sums += per_photo.double().sum(dim=1)
     G.train(was_training)
-    sums = all_reduce_sum(sums.to(device)).cpu()
-    count = max(float(sums[6]), 1.0)
-    cf_pred, cf_true = float(sums[2]) / count, float(sums[3]) / count
+    total: list[float] = all_reduce_sum(sums).tolist()  # the one host read
+    count = max(total[6], 1.0)
+    cf_pred, cf_true = total[2] / count, total[3] / count
     metrics = {
-        "val_ab_l1": float(sums[0]) / count,
-        "val_psnr": float(sums[1]) / count,
+        "val_ab_l1": total[0] / count,
+        "val_psnr": total[1] / count,
         "val_cf_pred": cf_pred,
         "val_cf_truth": cf_true,
         "val_delta_cf": abs(cf_pred - cf_true),
-        "val_images": int(sums[6]),
+        "val_images": int(total[6]),
     }
     if restoring:
-        metrics |= {"val_L_l1": float(sums[4]) / count, "val_L_l1_damaged": float(sums[5]) / count}
+        metrics |= {"val_L_l1": total[4] / count, "val_L_l1_damaged": total[5] / count}
     return metrics
 
 
