@@ -49,3 +49,15 @@ def test_auto_encoder_weights_offline_are_recorded_as_random(tiny_config: Callab
     record = run.checkpoint()["record"]
     assert record["encoder_weights"].startswith("random weights (auto: ImageNet weights unavailable: HF_HUB_OFFLINE")
     assert record["train_photos"] == 6 and record["hardware"]
+
+
+def test_a_list_naming_photos_many_times_records_the_photos_not_the_listings(
+    tiny_config: Callable[..., Path], tiny_photos: Path, tmp_path: Path
+) -> None:
+    """The demo lists each of its photos many times (one long epoch): the model card must not claim 1440 photos."""
+    photos = sorted(p for p in tiny_photos.iterdir() if p.suffix == ".png")[:3]
+    listing = tmp_path / "repeated.txt"
+    listing.write_text("".join(f"{p}\n" for p in photos) * 5)
+    cfg = load_config(tiny_config(**{"data.train": str(listing), "data.val_fraction": 0.0}))
+    run = setup(cfg)
+    assert len(run.train_set) == 15 and run.record["train_photos"] == 3

@@ -55,7 +55,8 @@ def setup(cfg: Config, stage: str = "both", resume: str | None = None) -> Run:
     run_dir = Path(resume).parent if resume else make_run_dir(cfg, info)
     progress = Progress(stages[0], world_size=info.world_size)
     run = Run(cfg, info, run_dir, trainer, spec, train_set, val_set, progress, stages)
-    run.record = run_record(cfg, info, len(train_set), len(val_set), encoder_note)
+    # a list may name a photo many times (the demo's does): the record counts photos, not listings
+    run.record = run_record(cfg, info, len(set(train_set.paths)), len(val_set), encoder_note)
     if cfg.train.precise_bn > 0:
         bn_set = bn_dataset(train_set)
         run.precise_bn = PreciseBN(
@@ -154,9 +155,10 @@ def build_data(cfg: Config, info: DistInfo) -> tuple[LabDataset, LabDataset]:
         if photos.overlap:
             log.warning("%d photos are in both data.train and data.val; they are kept out of training", photos.overlap)
         log.info(
-            "training photos: %d kept, %d skipped as grayscale by their listed colorfulness (< %g), %d checked for "
-            "colour when loaded (lists written by unet-resnet prepare state it)",
+            "training photos: %d kept (%d different), %d skipped as grayscale by their listed colorfulness (< %g), "
+            "%d checked for colour when loaded (lists written by unet-resnet prepare state it)",
             len(train_paths),
+            len(set(train_paths)),
             photos.grayscale,
             d.min_colorfulness,
             photos.unmeasured if d.min_colorfulness > 0 else 0,
