@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from video import write_film  # the film writer of the benchmark this one extends
 
 from unet_resnet.data.color import rgb_to_lab
 from unet_resnet.data.imageio import list_images, read_rgb8
@@ -113,20 +114,6 @@ def measure(model: Colorizer, photos: list[Path], frames: int, grain: float, fli
         for kind, clip in made:
             scores["true colours"][kind]["warp_ab"].append(warp_error(clip.frames, clip.flows, clip.masks, "ab"))
     return scores
-
-
-def write_film(path: Path, frames: list[np.ndarray], rate: int = 24) -> None:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=rate, options={"crf": "12"})
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for i, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
 
 
 def speed(model: Colorizer, src: Path, dst: Path, keys: dict[int, np.ndarray], repeats: int) -> dict[str, float]:

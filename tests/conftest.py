@@ -6,7 +6,10 @@ Tests never touch the network: encoders are built with random weights or from we
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -185,3 +188,11 @@ def vivid_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random generator whose head is scaled up, so its outputs are clearly coloured (not near gray)."""
     # mean |ab| about 15 Lab units, like a trained model
     return write_tiny_generator(tmp_path_factory.mktemp("vivid") / "vivid_G.pt", seed=1, head_scale=30.0)
+
+
+def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``torchrun --standalone --nproc_per_node=2 ARGS`` with the venv's torchrun and this checkout on the path."""
+    exe = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cmd = [exe, "--standalone", "--nproc_per_node=2", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import torchrun
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [exe, "--standalone", "--nproc_per_node=2", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_two_processes_train_both_stages_in_lockstep(tiny_config: Callable[..., Path], tmp_path: Path) -> None:

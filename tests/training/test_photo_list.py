@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import torchrun
 
 from unet_resnet.data.dataset import KeyedSampler
 from unet_resnet.data.imageio import list_images
 from unet_resnet.data.photos import select_training_photos
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [exe, "--standalone", "--nproc_per_node=2", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_listed_colorfulness_is_trusted_and_nothing_is_decoded(tmp_path: Path) -> None:
